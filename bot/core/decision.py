@@ -1,0 +1,79 @@
+"""Deciding what to do with ranked candidates: answer, suggest, or fall back honestly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.knowledge import Entry
+from bot.core.matcher import Analysis, Candidate
+
+
+class Kind(StrEnum):
+    """The three ways the bot can reply to a question."""
+
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidence bars; defaults measured with ``esscard-bot eval`` on ``tests/data``."""
+
+    answer: float = 0.55
+    """The top candidate needs at least this confidence to be answered."""
+    margin: float = 0.0
+    """...and must lead the runner-up by this much."""
+    suggest: float = 0.30
+    """Candidates at or above this are offered as "did you mean"."""
+    max_suggestions: int = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one question."""
+
+    question: str
+    kind: Kind
+    analysis: Analysis
+    candidates: tuple[Candidate, ...]
+    entry: Entry | None = None
+    suggestions: tuple[Entry, ...] = ()
+
+    @property
+    def score(self) -> float:
+        """Confidence of the best candidate (0 when there is none)."""
+        return self.candidates[0].score if self.candidates else 0.0
+
+
+def decide(
+    question: str,
+    analysis: Analysis,
+    candidates: list[Candidate],
+    thresholds: Thresholds,
+) -> Decision:
+    """Answer only a confident, clear winner; otherwise suggest or fall back."""
+    ranked = tuple(candidates)
+    # Sharing only question words ("护照怎么办理" vs "怎样领取电子社保卡") is no evidence.
+    eligible = [c for c in ranked if c.matched & analysis.topics]
+    if not eligible:
+        return Decision(question, Kind.FALLBACK, analysis, ranked)
+    top = eligible[0]
+    runner_up = max((c.score for c in ranked if c is not top), default=0.0)
+    unexplained = [word for word in analysis.out_of_scope if not _mentions(top.entry, word)]
+    if unexplained:
+        return Decision(question, Kind.FALLBACK, analysis, ranked)
+
+    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
+        return Decision(question, Kind.ANSWER, analysis, ranked, entry=top.entry)
+    suggestions = tuple(
+        c.entry for c in eligible[: thresholds.max_suggestions] if c.score >= thresholds.suggest
+    )
+    if suggestions:
+        return Decision(question, Kind.SUGGEST, analysis, ranked, suggestions=suggestions)
+    return Decision(question, Kind.FALLBACK, analysis, ranked)
+
+
+def _mentions(entry: Entry, word: str) -> bool:
+    return any(word in text for text in entry.phrasings)

@@ -1,0 +1,83 @@
+"""The FAQ service: the current knowledge base and matcher, asked and reloaded as one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.decision import Decision, Thresholds, decide
+from bot.core.knowledge import KnowledgeBase, load_knowledge
+from bot.core.lexicon import load_lexicon
+from bot.core.matcher import Matcher, Weights
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    """What changed when the knowledge base was reloaded."""
+
+    entries: int
+    phrasings: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def summary(self) -> str:
+        """One short paragraph for an admin."""
+        lines = [f"知识库已重新加载：{self.entries} 个条目，{self.phrasings} 个问法。"]
+        for label, ids in (("新增", self.added), ("删除", self.removed), ("修改", self.changed)):
+            lines.append(f"{label}：{', '.join(ids) if ids else '无'}")
+        return "\n".join(lines)
+
+
+def build_matcher(directory: Path | str, weights: Weights | None = None) -> Matcher:
+    """Load and validate everything under *directory*, then index it.
+
+    Raises ``KnowledgeError`` with every problem; nothing is half-built.
+    """
+    kb = load_knowledge(directory)
+    lexicon = load_lexicon(directory)
+    return Matcher(kb, lexicon, weights)
+
+
+class Faq:
+    """Answers questions from a knowledge base that can be swapped at any time."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        thresholds: Thresholds | None = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.thresholds = thresholds or Thresholds()
+        self.weights = weights
+        self.matcher = build_matcher(self.directory, weights)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base now in use."""
+        return self.matcher.kb
+
+    def ask(self, question: str) -> Decision:
+        """Decide how to reply to *question*."""
+        matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
+        analysis, candidates = matcher.rank(question)
+        return decide(question, analysis, candidates, self.thresholds)
+
+    def reload(self) -> ReloadReport:
+        """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""
+        new = build_matcher(self.directory, self.weights)
+        old = self.matcher.kb
+        self.matcher = new
+        return _compare(old, new.kb)
+
+
+def _compare(old: KnowledgeBase, new: KnowledgeBase) -> ReloadReport:
+    before, after = old.by_id, new.by_id
+    return ReloadReport(
+        entries=len(new.entries),
+        phrasings=new.phrasing_count,
+        added=tuple(i for i in after if i not in before),
+        removed=tuple(i for i in before if i not in after),
+        changed=tuple(i for i in after if i in before and after[i] != before[i]),
+    )

@@ -1,0 +1,460 @@
+"""Loading and validating the knowledge base: YAML files of FAQ entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.text import normalize
+
+LEARNED_FILE = "learned.yaml"
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MIN_QUESTIONS = 8
+MAX_TITLE_CHARS = 30
+MAX_CAPTION_CHARS = 1024
+ENTRY_FIELDS = frozenset(
+    {"id", "title", "category", "questions", "answer", "steps", "images", "related", "source"}
+)
+FILE_DEFAULTS = frozenset({"source", "category"})
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an answer's facts come from."""
+
+    outlet: str
+    date: str
+    title: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A picture sent with an answer: a file under the knowledge folder, or a URL."""
+
+    caption: str
+    path: Path | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One FAQ topic with the phrasings that ask for it and its answer."""
+
+    id: str
+    title: str
+    category: str
+    questions: tuple[str, ...]
+    answer: str
+    source: Source
+    steps: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+    related: tuple[str, ...] = ()
+    learned: tuple[str, ...] = ()
+    location: str = field(default="", compare=False)
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every phrasing that asks for this entry: the title, hand-written and taught ones."""
+        return (self.title, *self.questions, *self.learned)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the knowledge base, located as ``file:line``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The validated entries, in file order."""
+
+    entries: tuple[Entry, ...]
+    directory: Path
+    by_id: Mapping[str, Entry] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {entry.id: entry for entry in self.entries})
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Category names in the order they first appear."""
+        return tuple(dict.fromkeys(entry.category for entry in self.entries))
+
+    def in_category(self, category: str) -> tuple[Entry, ...]:
+        """The entries of one category, in file order."""
+        return tuple(entry for entry in self.entries if entry.category == category)
+
+    @property
+    def phrasing_count(self) -> int:
+        """How many phrasings the matcher indexes."""
+        return sum(len(entry.phrasings) for entry in self.entries)
+
+
+class KnowledgeError(Exception):
+    """The knowledge base cannot be used; ``problems`` says every reason."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class _Node:
+    """A YAML value with the line it starts on (1-based)."""
+
+    __slots__ = ("line", "value")
+
+    def __init__(self, value: Any, line: int) -> None:
+        self.value = value
+        self.line = line
+
+
+def _to_python(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+    """Turn a composed YAML node into Python values wrapped in ``_Node`` with lines."""
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[str, _Node] = {}
+        for key_node, value_node in node.value:
+            key = _to_python(key_node, constructor).value
+            mapping[str(key)] = _to_python(value_node, constructor)
+            mapping[str(key)].line = min(mapping[str(key)].line, key_node.start_mark.line + 1)
+        return _Node(mapping, line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_to_python(item, constructor) for item in node.value], line)
+    return _Node(constructor.construct_object(node, deep=True), line)
+
+
+def _compose(path: Path) -> _Node | None:
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return None if root is None else _to_python(root, yaml.constructor.SafeConstructor())
+
+
+class _Validator:
+    """Collects problems while turning raw YAML into entries."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.problems: list[Problem] = []
+        self.file = ""
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.file, line, message))
+
+    def text(self, node: _Node | None, what: str, line: int, *, required: bool = True) -> str:
+        if node is None or node.value is None:
+            if required:
+                self.problem(line, f"{what} is missing")
+            return ""
+        if isinstance(node.value, dt.date):
+            return node.value.isoformat()
+        if not isinstance(node.value, str | int | float) or isinstance(node.value, bool):
+            self.problem(node.line, f"{what} must be text, not {_kind(node.value)}")
+            return ""
+        value = str(node.value).strip()
+        if required and not value:
+            self.problem(node.line, f"{what} is empty")
+        return value
+
+    def texts(self, node: _Node | None, what: str, line: int) -> list[tuple[str, int]]:
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.problem(node.line, f"{what} must be a list, not {_kind(node.value)}")
+            return []
+        items = []
+        for item in node.value:
+            value = self.text(item, f"an item of {what}", item.line)
+            if value:
+                items.append((value, item.line))
+        return items
+
+    def source(self, node: _Node | None, where: str, line: int) -> Source | None:
+        if node is None or node.value is None:
+            self.problem(line, f"{where}: source is missing (outlet and date of the article)")
+            return None
+        if not isinstance(node.value, dict):
+            self.problem(node.line, f"{where}: source must be a mapping with outlet and date")
+            return None
+        fields = node.value
+        outlet = self.text(fields.get("outlet"), f"{where}: source outlet", node.line)
+        date = self.text(fields.get("date"), f"{where}: source date", node.line)
+        if date and not _is_iso_date(date):
+            self.problem(fields["date"].line, f"{where}: source date {date!r} is not YYYY-MM-DD")
+        title = self.text(fields.get("title"), "source title", node.line, required=False)
+        url = self.text(fields.get("url"), "source url", node.line, required=False)
+        return Source(outlet, date, title, url) if outlet and date else None
+
+    def images(self, node: _Node | None, where: str) -> list[Image]:
+        if node is None or node.value is None:
+            return []
+        if not isinstance(node.value, list):
+            self.problem(node.line, f"{where}: images must be a list")
+            return []
+        images = []
+        for item in node.value:
+            if not isinstance(item.value, dict):
+                self.problem(item.line, f"{where}: an image must be a mapping with file or url")
+                continue
+            caption = self.text(
+                item.value.get("caption"), "image caption", item.line, required=False
+            )
+            if len(caption) > MAX_CAPTION_CHARS:
+                self.problem(
+                    item.line, f"{where}: image caption over {MAX_CAPTION_CHARS} characters"
+                )
+            file = self.text(item.value.get("file"), "image file", item.line, required=False)
+            url = self.text(item.value.get("url"), "image url", item.line, required=False)
+            if bool(file) == bool(url):
+                self.problem(item.line, f"{where}: an image needs exactly one of file or url")
+            elif file:
+                path = (self.directory / file).resolve()
+                if not path.is_relative_to(self.directory.resolve()):
+                    self.problem(item.line, f"{where}: image file {file!r} is outside knowledge/")
+                elif not path.is_file():
+                    self.problem(item.line, f"{where}: image file {file!r} does not exist")
+                else:
+                    images.append(Image(caption, path=path))
+            elif not url.startswith(("https://", "http://")):
+                self.problem(item.line, f"{where}: image url {url!r} must start with https://")
+            else:
+                images.append(Image(caption, url=url))
+        return images
+
+    def entry(
+        self, node: _Node, defaults: dict[str, _Node]
+    ) -> tuple[Entry, dict[str, int]] | None:
+        if not isinstance(node.value, dict):
+            self.problem(node.line, f"an entry must be a mapping, not {_kind(node.value)}")
+            return None
+        raw = {**defaults, **node.value}
+        entry_id = self.text(raw.get("id"), "entry id", node.line)
+        where = f"entry {entry_id!r}" if entry_id else "entry without id"
+        for unknown in sorted(set(node.value) - ENTRY_FIELDS):
+            self.problem(node.value[unknown].line, f"{where}: unknown field {unknown!r}")
+        if entry_id and not ID_PATTERN.match(entry_id):
+            self.problem(
+                raw["id"].line,
+                f"{where}: id must be lowercase letters, digits and '-' (like apply-e-card)",
+            )
+        title = self.text(raw.get("title"), f"{where}: title", node.line)
+        if len(title) > MAX_TITLE_CHARS:
+            self.problem(raw["title"].line, f"{where}: title over {MAX_TITLE_CHARS} characters")
+        category = self.text(raw.get("category"), f"{where}: category", node.line)
+        answer = self.text(raw.get("answer"), f"{where}: answer", node.line)
+        questions = self.texts(raw.get("questions"), f"{where}: questions", node.line)
+        if len(questions) < MIN_QUESTIONS:
+            self.problem(
+                raw["questions"].line if "questions" in raw else node.line,
+                f"{where}: has {len(questions)} questions, needs at least {MIN_QUESTIONS}",
+            )
+        steps = self.texts(raw.get("steps"), f"{where}: steps", node.line)
+        related = self.texts(raw.get("related"), f"{where}: related", node.line)
+        source = self.source(raw.get("source"), where, node.line)
+        images = self.images(raw.get("images"), where)
+        if not (entry_id and title and category and answer and source):
+            return None
+        entry = Entry(
+            id=entry_id,
+            title=title,
+            category=category,
+            questions=tuple(question for question, _ in questions),
+            answer=answer,
+            source=source,
+            steps=tuple(step for step, _ in steps),
+            images=tuple(images),
+            related=tuple(ref for ref, _ in related),
+            location=f"{self.file}:{node.line}",
+        )
+        lines = {question: line for question, line in questions}
+        lines.update({f"related:{ref}": line for ref, line in related})
+        return entry, lines
+
+
+def _kind(value: object) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value), "a value")
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _entry_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.yaml") if p.name != LEARNED_FILE)
+
+
+def _read(path: Path, validator: _Validator) -> _Node | None:
+    try:
+        return _compose(path)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        validator.problem(line, f"YAML syntax error: {error.problem or error}")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        validator.problem(1, f"cannot read the file: {error}")
+    return None
+
+
+def _raw_entries(
+    root: _Node | None, validator: _Validator
+) -> Iterator[tuple[_Node, dict[str, _Node]]]:
+    if root is None or root.value is None:
+        validator.problem(1, "the file holds no entries")
+        return
+    defaults: dict[str, _Node] = {}
+    items = root.value
+    if isinstance(items, dict):
+        for key in sorted(set(items) - FILE_DEFAULTS - {"entries"}):
+            validator.problem(items[key].line, f"unknown top-level key {key!r}")
+        defaults = {key: items[key] for key in FILE_DEFAULTS if key in items}
+        entries = items.get("entries")
+        if entries is None or not isinstance(entries.value, list):
+            validator.problem(root.line, "a mapping file needs an 'entries' list")
+            return
+        items = entries.value
+    if not isinstance(items, list):
+        validator.problem(
+            root.line, "the file must be a list of entries or hold an 'entries' list"
+        )
+        return
+    for item in items:
+        yield item, defaults
+
+
+def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int]]:
+    path = directory / LEARNED_FILE
+    if not path.exists():
+        return []
+    validator.file = str(path)
+    root = _read(path, validator)
+    if root is None or root.value is None:
+        return []
+    items = root.value.get("learned") if isinstance(root.value, dict) else None
+    if items is None or not isinstance(items.value, list):
+        validator.problem(root.line, "learned.yaml needs a 'learned' list")
+        return []
+    taught = []
+    for item in items.value:
+        if not isinstance(item.value, dict):
+            validator.problem(item.line, "a learned item must be a mapping with question and id")
+            continue
+        question = validator.text(item.value.get("question"), "learned question", item.line)
+        entry_id = validator.text(item.value.get("id"), "learned id", item.line)
+        if question and entry_id:
+            taught.append((question, entry_id, item.line))
+    return taught
+
+
+def load_knowledge(directory: Path | str) -> KnowledgeBase:
+    """Read, validate and return the knowledge base in *directory*.
+
+    Raises ``KnowledgeError`` listing every problem found, so nothing half-valid is used.
+    """
+    directory = Path(directory)
+    validator = _Validator(directory)
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, "the knowledge folder does not exist")])
+    files = _entry_files(directory)
+    if not files:
+        raise KnowledgeError(
+            [Problem(str(directory), 0, "no *.yaml files in the knowledge folder")]
+        )
+    entries: list[Entry] = []
+    lines: dict[str, dict[str, int]] = {}
+    for path in files:
+        validator.file = str(path)
+        for node, defaults in _raw_entries(_read(path, validator), validator):
+            result = validator.entry(node, defaults)
+            if result is None:
+                continue
+            entry, entry_lines = result
+            if entry.id in lines:
+                first = next(e for e in entries if e.id == entry.id)
+                validator.problem(
+                    node.line, f"duplicate id {entry.id!r} (first at {first.location})"
+                )
+                continue
+            entries.append(entry)
+            lines[entry.id] = entry_lines
+    taught = _learned(directory, validator)
+    entries = _check_cross_references(entries, lines, taught, validator)
+    if validator.problems:
+        raise KnowledgeError(validator.problems)
+    return KnowledgeBase(tuple(entries), directory)
+
+
+def _check_cross_references(
+    entries: list[Entry],
+    lines: dict[str, dict[str, int]],
+    taught: list[tuple[str, str, int]],
+    validator: _Validator,
+) -> list[Entry]:
+    known = {entry.id for entry in entries}
+    owner: dict[str, tuple[str, str]] = {}
+    for entry in entries:
+        file = entry.location.rsplit(":", 1)[0]
+        for question in entry.phrasings[1:]:
+            key = normalize(question)
+            line = lines[entry.id].get(question, 0)
+            if not key:
+                validator.problems.append(
+                    Problem(file, line, f"entry {entry.id!r}: question {question!r} has no words")
+                )
+            elif key in owner and owner[key][0] != entry.id:
+                validator.problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"entry {entry.id!r}: question {question!r} is also in entry "
+                        f"{owner[key][0]!r} ({owner[key][1]}); keep it in one entry",
+                    )
+                )
+            owner.setdefault(key, (entry.id, f"{file}:{line}"))
+        for ref in entry.related:
+            if ref not in known:
+                validator.problems.append(
+                    Problem(
+                        file,
+                        lines[entry.id].get(f"related:{ref}", 0),
+                        f"entry {entry.id!r}: related id {ref!r} does not exist",
+                    )
+                )
+    learned: dict[str, list[str]] = {}
+    learned_file = str(validator.directory / LEARNED_FILE)
+    for question, entry_id, line in taught:
+        key = normalize(question)
+        if entry_id not in known:
+            validator.problems.append(
+                Problem(
+                    learned_file, line, f"learned question {question!r}: unknown id {entry_id!r}"
+                )
+            )
+        elif key in owner and owner[key][0] != entry_id:
+            validator.problems.append(
+                Problem(
+                    learned_file,
+                    line,
+                    f"learned question {question!r} is already a question "
+                    f"of entry {owner[key][0]!r} ({owner[key][1]})",
+                )
+            )
+        elif key not in owner:
+            owner[key] = (entry_id, f"{learned_file}:{line}")
+            learned.setdefault(entry_id, []).append(question)
+    return [replace(entry, learned=tuple(learned.get(entry.id, ()))) for entry in entries]

@@ -1,0 +1,41 @@
+"""Text normalisation: one canonical form for whatever a user types."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+MAX_QUESTION_CHARS = 500
+"""Longer input is cut: no real question is longer, and matching cost stays bounded."""
+
+_T2S = opencc.OpenCC("t2s")
+_MENTION = re.compile(r"@[A-Za-z0-9_]{3,64}")
+_GENERATION = re.compile(r"第?([1-9一二三四])\s*代")
+_DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
+_SPACES = re.compile(r"\s+")
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+def _is_kept(char: str) -> bool:
+    """Keep letters, digits and marks; everything else becomes a separator."""
+    category = unicodedata.category(char)
+    return category[0] in "LN" or category in ("Mn", "Mc")
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """Return *text* in canonical form: simplified, half-width, lower case, words only.
+
+    Full-width characters become half-width (NFKC), traditional characters simplified,
+    @mentions, links, emoji, punctuation, control and zero-width characters removed, and
+    "第3代" / "3代" written "第三代".
+    """
+    text = unicodedata.normalize("NFKC", text[: MAX_QUESTION_CHARS * 2])
+    text = _URL.sub(" ", _MENTION.sub(" ", text))
+    text = "".join(ch if _is_kept(ch) else " " for ch in text)
+    text = _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+    text = _T2S.convert(text).lower()
+    return _GENERATION.sub(lambda m: "第" + _DIGIT_NAMES.get(m[1], m[1]) + "代", text)

@@ -1,0 +1,181 @@
+"""Tokenising normalised Chinese text: jieba with the domain words, synonyms and typo repair."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+
+import jieba
+
+from bot.core.lexicon import Lexicon
+
+READINGS_PER_CHAR = 2
+"""Rare readings of a character cause false repairs; the two most common ones suffice."""
+MIN_REPAIR_CHARS = 2
+COMMON_WORD_FREQ = 100
+"""A jieba word at least this frequent is a real word, not a typo (公伤 3, 事业 10025)."""
+MAX_MERGE_TOKENS = 3
+
+
+@cache
+def _jieba() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+@cache
+def _readings() -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin readings of each CJK character, from pypinyin's own table.
+
+    Only the single-character table is read: importing pypinyin would also load its phrase
+    table (about 50 MB of memory) that typo repair does not need.
+    """
+    spec = find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    table = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    raw: dict[str, str] = json.loads(table.read_text(encoding="utf-8"))
+    readings = {}
+    for code, value in raw.items():
+        toneless = dict.fromkeys(_strip_tone(reading) for reading in value.split(","))
+        readings[chr(int(code))] = tuple(toneless)[:READINGS_PER_CHAR]
+    return readings
+
+
+def _strip_tone(reading: str) -> str:
+    decomposed = unicodedata.normalize("NFD", reading)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class Segmenter:
+    """Turns normalised text into canonical content tokens for one lexicon."""
+
+    _lock = threading.Lock()
+    _added: set[str] = set()  # noqa: RUF012 - jieba's dictionary is process-wide, so is this
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self._tokenizer = _jieba()
+        with self._lock:
+            for word, freq in lexicon.words.items():
+                if word not in self._added:
+                    self._tokenizer.add_word(word, freq)
+                    self._added.add(word)
+            for word in lexicon.vocabulary - self._added:
+                self._tokenizer.add_word(word)
+                self._added.add(word)
+        self._domain_words = lexicon.vocabulary | {
+            lexicon.canonical(w) for w in lexicon.vocabulary
+        }
+        self._repairs = self._repair_index(self._domain_words)
+
+    def _repair_index(self, words: Iterable[str]) -> dict[tuple[int, str], list[str]]:
+        index: dict[tuple[int, str], list[str]] = defaultdict(list)
+        readings = _readings()
+        for word in words:
+            if len(word) >= MIN_REPAIR_CHARS and all(ch in readings for ch in word):
+                for first in readings[word[0]]:
+                    index[len(word), first].append(word)
+        return dict(index)
+
+    def _is_word(self, text: str) -> bool:
+        return self._tokenizer.FREQ.get(text, 0) >= COMMON_WORD_FREQ
+
+    def repair(self, text: str) -> str:
+        """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
+        return "".join(self._repaired(self._tokenizer.lcut(text)))
+
+    def _repaired(self, raw: list[str]) -> list[str]:
+        """*raw* tokens with typos repaired; a domain word is replaced whole or not at all."""
+        if not self._repairs:
+            return raw
+        readings = _readings()
+        lengths = sorted({length for length, _ in self._repairs}, reverse=True)
+        text = "".join(raw)
+        # For each character: where its token starts and ends, and whether it is protected.
+        starts: list[int] = []
+        ends: list[int] = []
+        protected: list[bool] = []
+        position = 0
+        for token in raw:
+            keep = token in self._domain_words
+            for _ in token:
+                starts.append(position)
+                ends.append(position + len(token))
+                protected.append(keep)
+            position += len(token)
+        out: list[str] = []
+        changed = False
+        i = 0
+        while i < len(text):
+            word = None
+            if text[i] in readings and (not protected[i] or starts[i] == i):
+                for length in lengths:
+                    j = i + length
+                    if j > len(text) or all(protected[i:j]):
+                        continue
+                    if protected[j - 1] and ends[j - 1] != j:
+                        continue
+                    word = self._homophone(text[i:j])
+                    if word:
+                        break
+            if word:
+                out.append(word)
+                i += len(word)
+                changed = True
+            else:
+                out.append(text[i])
+                i += 1
+        return self._tokenizer.lcut("".join(out)) if changed else raw
+
+    def tokens(self, normalized: str, *, repair: bool = True) -> list[str]:
+        """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
+        raw = self._tokenizer.lcut(normalized)
+        if repair:
+            raw = self._repaired(raw)
+        stopwords = self.lexicon.stopwords
+        canonical = [
+            self.lexicon.canonical(token)
+            for token in raw
+            if not token.isspace() and token not in stopwords
+        ]
+        return [token for token in self._merge(canonical) if token not in stopwords]
+
+    def _homophone(self, span: str) -> str | None:
+        readings = _readings()
+        if span in self._domain_words or self._is_word(span):
+            return None
+        for first in readings.get(span[0], ()):
+            for word in self._repairs.get((len(span), first), ()):
+                same = sum(a == b for a, b in zip(span, word, strict=True))
+                if 2 * same >= len(word) and all(
+                    a == b or set(readings.get(a, ())) & set(readings[b])
+                    for a, b in zip(span, word, strict=True)
+                ):
+                    return word
+        return None
+
+    def _merge(self, tokens: list[str]) -> list[str]:
+        """Join neighbours that spell a domain word (电子 + 社保卡 -> 电子社保卡)."""
+        merged: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for width in range(MAX_MERGE_TOKENS, 1, -1):
+                joined = self.lexicon.canonical("".join(tokens[i : i + width]))
+                if i + width <= len(tokens) and joined in self._domain_words:
+                    merged.append(joined)
+                    i += width
+                    break
+            else:
+                merged.append(tokens[i])
+                i += 1
+        return merged

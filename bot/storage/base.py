@@ -1,0 +1,53 @@
+"""What the bot needs from storage, whatever keeps it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """One question as it is logged; ``text`` must already be redacted."""
+
+    chat_type: str
+    user_id: int | None
+    """The raw Telegram user id; storage keeps only a salted hash of it."""
+    text: str
+    normalized: str
+    decision: str
+    entry_id: str | None
+    score: float
+    at: dt.datetime | None = None
+
+
+class Storage(Protocol):
+    """Persistence used by the Telegram adapter. Methods never raise on storage faults."""
+
+    async def open(self) -> None:
+        """Prepare the store (create, migrate)."""
+
+    async def close(self) -> None:
+        """Flush pending writes and release the store."""
+
+    async def log_question(self, record: QuestionRecord) -> int | None:
+        """Store a question; return its id (None if it could not be stored)."""
+
+    async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
+        """A 👍 (+1) or 👎 (-1) on an answered question."""
+
+    async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
+        """A "did you mean" choice; ``entry_id`` None means "none of these"."""
+
+    async def record_admin_action(self, admin_id: int, action: str, detail: str) -> None:
+        """An admin's reload or teach."""
+
+    async def cached_file_id(self, path: str, digest: str) -> str | None:
+        """The Telegram file_id of an image already uploaded with this content hash."""
+
+    async def cache_file_id(self, path: str, digest: str, file_id: str) -> None:
+        """Remember the file_id Telegram gave an uploaded image."""
+
+    async def top_entries(self, limit: int) -> list[str]:
+        """Ids of the most answered entries, most first."""
