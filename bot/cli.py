@@ -169,6 +169,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The /stats and /unanswered figures from the database, as text or CSV."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.storage.report import format_stats, format_unanswered, report_csv
+    from bot.storage.sqlite import SqliteStorage
+
+    settings = load_settings(require_token=False)
+    if not settings.database.is_file():
+        print(f"No database at {settings.database} (BOT_DATABASE) yet.", file=sys.stderr)
+        return 1
+    try:
+        kb = load_knowledge(args.knowledge or settings.knowledge_dir)
+        titles = {entry.id: entry.title for entry in kb.entries}
+    except KnowledgeError:
+        titles = {}
+
+    async def collect() -> str | None:
+        storage = SqliteStorage(settings.database, retention_days=settings.retention_days)
+        await storage.open()
+        try:
+            if not storage.available:
+                return None
+            stats = await storage.stats(args.days)
+            groups = await storage.unanswered(args.limit, days=args.days)
+        finally:
+            await storage.close()
+        if args.csv:
+            return report_csv(stats, groups)
+        return format_stats(stats, titles) + "\n\n" + format_unanswered(groups) + "\n"
+
+    output = asyncio.run(collect())
+    if output is None:
+        print(f"Cannot open the database {settings.database}; see the log above.", file=sys.stderr)
+        return 1
+    sys.stdout.write(output)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot."""
     from bot.tg.runner import run
@@ -201,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("eval", help="accuracy on a labelled question file")
     evaluation.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_FILE))
     evaluation.set_defaults(handler=cmd_eval)
+    report = commands.add_parser("report", help="usage figures and unanswered questions")
+    report.add_argument("--days", type=int, default=7, help="look back this many days (7)")
+    report.add_argument("--limit", type=int, default=20, help="unanswered groups shown (20)")
+    report.add_argument("--csv", action="store_true", help="CSV on stdout instead of text")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

@@ -69,6 +69,10 @@ BOX_PAD = 28  # padding inside a step box
 BOX_GAP = 24  # space between step boxes
 RADIUS = 26
 BULLET = 14  # side of an answer line's square bullet
+STEP_INDENT = BOX_PAD + CIRCLE + BOX_PAD  # text's left edge inside a step box
+BULLET_INDENT = BOX_PAD + BULLET + BOX_PAD - 4  # text's left edge inside an answer-line box
+LEAD = "lead"  # Block.marker of a lead-in line
+BULLET_MARK = "bullet"  # Block.marker of an answer line
 
 # Colours: dark text on white boxes over a light grey-blue page, a deep blue header.
 PAGE = (241, 245, 250)
@@ -96,6 +100,7 @@ class Fonts:
     title: ImageFont.FreeTypeFont
     category: ImageFont.FreeTypeFont
     body: ImageFont.FreeTypeFont
+    lead: ImageFont.FreeTypeFont
     number: ImageFont.FreeTypeFont
     footer: ImageFont.FreeTypeFont
 
@@ -111,6 +116,14 @@ class Card:
     steps: tuple[str, ...]
     lines: tuple[str, ...]
     source: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of the card's body: a step number, a bullet or a lead-in, and its lines."""
+
+    marker: str
+    lines: tuple[str, ...]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +229,7 @@ def load_fonts(regular: str, bold: str) -> Fonts:
         title=_open_face(bold, TITLE_SIZE),
         category=_open_face(regular, CATEGORY_SIZE),
         body=_open_face(regular, BODY_SIZE),
+        lead=_open_face(bold, BODY_SIZE),
         number=_open_face(bold, NUMBER_SIZE),
         footer=_open_face(regular, FOOTER_SIZE),
     )
@@ -223,14 +237,23 @@ def load_fonts(regular: str, bold: str) -> Fonts:
 
 def missing_glyphs(font: ImageFont.FreeTypeFont, text: str) -> list[str]:
     """Characters of ``text`` the font would draw as an empty box (tofu)."""
-    notdef = font.getmask("\U0010fffd").tobytes()
-    return sorted(
-        {ch for ch in text if not ch.isspace() and font.getmask(ch).tobytes() == notdef}
-    )
+
+    def bitmap(ch: str) -> bytes:
+        size = int(font.size) * 2
+        image = Image.new("L", (size, size))
+        ImageDraw.Draw(image).text((0, 0), ch, font=font, fill=255)
+        return image.tobytes()
+
+    notdef = bitmap("\U0010fffd")
+    return sorted({ch for ch in text if not ch.isspace() and bitmap(ch) == notdef})
 
 
 # ---------------------------------------------------------------------------------------------
 # Layout
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def _tokens(text: str) -> list[str]:
@@ -238,10 +261,9 @@ def _tokens(text: str) -> list[str]:
     digits, with closing marks glued to the piece before and opening marks to the one after."""
     pieces: list[str] = []
     for ch in text:
-        latin = ch.isascii() and ch.isalnum()
-        if pieces and latin and pieces[-1][-1].isascii() and pieces[-1][-1].isalnum():
-            pieces[-1] += ch
-        elif pieces and (ch in NO_LINE_START or pieces[-1][-1] in NO_LINE_END):
+        last = pieces[-1][-1] if pieces else ""
+        latin_run = _is_latin(ch) and _is_latin(last)
+        if pieces and (latin_run or ch in NO_LINE_START or last in NO_LINE_END):
             pieces[-1] += ch
         else:
             pieces.append(ch)
@@ -249,18 +271,21 @@ def _tokens(text: str) -> list[str]:
 
 
 def wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``width`` as drawn with ``font``."""
-    lines: list[str] = []
-    line = ""
+    """Break ``text`` into lines no wider than ``width`` as drawn with ``font``, moving a piece
+    down when the last line would otherwise hold a lone character."""
+    lines: list[list[str]] = []
+    line: list[str] = []
     for piece in _tokens(text):
-        if line and font.getlength(line + piece) > width:
-            lines.append(line.rstrip())
-            line = piece.lstrip()
+        if line and font.getlength("".join([*line, piece]).strip()) > width:
+            lines.append(line)
+            line = [piece]
         else:
-            line += piece
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
+            line.append(piece)
+    if line:
+        lines.append(line)
+    if len(lines) > 1 and len("".join(lines[-1]).strip()) <= 2 and len(lines[-2]) > 3:
+        lines[-1].insert(0, lines[-2].pop())
+    return [joined for joined in ("".join(pieces).strip() for pieces in lines) if joined]
 
 
 def _pitch(size: int) -> int:
@@ -281,6 +306,56 @@ def _draw_lines(
         draw.text((x, y + number * pitch + pitch // 2), line, font=font, fill=fill, anchor="lm")
 
 
+def _blocks(card: Card, fonts: Fonts, inner: int) -> list[Block]:
+    """The body: one boxed block per step (or answer line); a line ending in a colon
+    introduces what follows, so it is drawn as a bold lead-in without a box."""
+    if card.steps:
+        width = inner - STEP_INDENT - BOX_PAD
+        return [
+            Block(str(n), tuple(wrap(step, fonts.body, width)))
+            for n, step in enumerate(card.steps, 1)
+        ]
+    blocks = []
+    for line in card.lines:
+        if line.endswith(("：", ":")):
+            blocks.append(Block(LEAD, tuple(wrap(line, fonts.lead, inner))))
+        else:
+            width = inner - BULLET_INDENT - BOX_PAD
+            blocks.append(Block(BULLET_MARK, tuple(wrap(line, fonts.body, width))))
+    return blocks
+
+
+def _block_height(block: Block) -> int:
+    text_h = len(block.lines) * _pitch(BODY_SIZE)
+    if block.marker == LEAD:
+        return text_h
+    return max(CIRCLE if block.marker != BULLET_MARK else 0, text_h) + 2 * BOX_PAD
+
+
+def _draw_block(draw: ImageDraw.ImageDraw, block: Block, y: int, fonts: Fonts) -> None:
+    """Draw one body block with its top at ``y``."""
+    pitch = _pitch(BODY_SIZE)
+    if block.marker == LEAD:
+        _draw_lines(draw, (MARGIN, y), block.lines, fonts.lead, TEXT)
+        return
+    box_h = _block_height(block)
+    draw.rounded_rectangle(
+        (MARGIN, y, WIDTH - MARGIN, y + box_h), RADIUS, fill=BOX, outline=BORDER, width=2
+    )
+    top = y + (box_h - len(block.lines) * pitch) // 2
+    first_mid = top + pitch // 2
+    if block.marker == BULLET_MARK:
+        x, half = MARGIN + BOX_PAD, BULLET // 2
+        draw.rectangle((x, first_mid - half, x + BULLET, first_mid + half), fill=ACCENT)
+        _draw_lines(draw, (MARGIN + BULLET_INDENT, top), block.lines, fonts.body, TEXT)
+        return
+    r = CIRCLE // 2
+    cx, cy = MARGIN + BOX_PAD + r, max(first_mid, y + BOX_PAD + r)
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=ACCENT)
+    draw.text((cx, cy), block.marker, font=fonts.number, fill=HEADER_TEXT, anchor="mm")
+    _draw_lines(draw, (MARGIN + STEP_INDENT, top), block.lines, fonts.body, TEXT)
+
+
 def draw_card(card: Card, fonts: Fonts) -> Image.Image:
     """Draw one card; height grows with the content."""
     inner = WIDTH - 2 * MARGIN
@@ -288,23 +363,8 @@ def draw_card(card: Card, fonts: Fonts) -> Image.Image:
     category_pitch = _pitch(CATEGORY_SIZE) if card.category else 0
     header_h = MARGIN + category_pitch + len(title_lines) * _pitch(TITLE_SIZE) + MARGIN - 8
 
-    # Body blocks: (marker, wrapped lines); a step's marker is its number, a line's is None.
-    if card.steps:
-        text_x = BOX_PAD + CIRCLE + BOX_PAD
-        blocks = [
-            (str(n), wrap(step, fonts.body, inner - text_x - BOX_PAD))
-            for n, step in enumerate(card.steps, 1)
-        ]
-    else:
-        text_x = BOX_PAD + BULLET + BOX_PAD - 4
-        blocks = [(None, wrap(line, fonts.body, inner - text_x - BOX_PAD)) for line in card.lines]
-    body_pitch = _pitch(BODY_SIZE)
-    heights = [
-        max(CIRCLE if marker else 0, len(lines) * body_pitch) + 2 * BOX_PAD
-        for marker, lines in blocks
-    ]
-    body_h = sum(heights) + BOX_GAP * max(len(blocks) - 1, 0)
-
+    blocks = _blocks(card, fonts, inner)
+    body_h = sum(_block_height(block) for block in blocks) + BOX_GAP * max(len(blocks) - 1, 0)
     footer_lines = [
         *(wrap(card.source, fonts.footer, inner) if card.source else []),
         *wrap(NOTICE, fonts.footer, inner),
@@ -314,7 +374,6 @@ def draw_card(card: Card, fonts: Fonts) -> Image.Image:
 
     image = Image.new("RGB", (WIDTH, height), PAGE)
     draw = ImageDraw.Draw(image)
-
     draw.rectangle((0, 0, WIDTH, header_h), fill=HEADER)
     y = MARGIN - 4
     if card.category:
@@ -323,25 +382,10 @@ def draw_card(card: Card, fonts: Fonts) -> Image.Image:
     _draw_lines(draw, (MARGIN, y), title_lines, fonts.title, HEADER_TEXT)
 
     y = header_h + MARGIN
-    for (marker, lines), box_h in zip(blocks, heights, strict=True):
-        draw.rounded_rectangle(
-            (MARGIN, y, WIDTH - MARGIN, y + box_h), RADIUS, fill=BOX, outline=BORDER, width=2
-        )
-        text_h = len(lines) * body_pitch
-        top = y + BOX_PAD + max(0, (CIRCLE if marker else 0) - text_h) // 2
-        first_mid = top + body_pitch // 2
-        if marker:
-            cx, cy = MARGIN + BOX_PAD + CIRCLE // 2, max(first_mid, y + BOX_PAD + CIRCLE // 2)
-            r = CIRCLE // 2
-            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=ACCENT)
-            draw.text((cx, cy), marker, font=fonts.number, fill=HEADER_TEXT, anchor="mm")
-        else:
-            bx, half = MARGIN + BOX_PAD, BULLET // 2
-            draw.rectangle((bx, first_mid - half, bx + BULLET, first_mid + half), fill=ACCENT)
-        _draw_lines(draw, (MARGIN + text_x, top), lines, fonts.body, TEXT)
-        y += box_h + BOX_GAP
+    for block in blocks:
+        _draw_block(draw, block, y, fonts)
+        y += _block_height(block) + BOX_GAP
     y += MARGIN - BOX_GAP
-
     draw.line((MARGIN, y, WIDTH - MARGIN, y), fill=BORDER, width=2)
     _draw_lines(draw, (MARGIN, y + 16), footer_lines, fonts.footer, FOOTER_TEXT)
     return image
@@ -349,7 +393,9 @@ def draw_card(card: Card, fonts: Fonts) -> Image.Image:
 
 def encode(image: Image.Image) -> bytes:
     """PNG bytes: palette-quantised and optimised, with no timestamps or other metadata."""
-    quantized = image.quantize(PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=0)
+    quantized = image.quantize(
+        PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
     buffer = io.BytesIO()
     quantized.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
@@ -360,9 +406,12 @@ def _same_picture(path: Path, data: bytes) -> bool:
     old = path.read_bytes()
     if old == data:
         return True
-    with Image.open(path) as a, Image.open(io.BytesIO(data)) as b:
-        first, second = a.convert("RGB"), b.convert("RGB")
-        return first.size == second.size and ImageChops.difference(first, second).getbbox() is None
+    try:
+        with Image.open(path) as a, Image.open(io.BytesIO(data)) as b:
+            first, second = a.convert("RGB"), b.convert("RGB")
+    except OSError:  # not a readable image
+        return False
+    return first.size == second.size and ImageChops.difference(first, second).getbbox() is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +421,13 @@ def _same_picture(path: Path, data: bytes) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Draw (or with --check, verify) every step card; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge", metavar="DIR")
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        default=ROOT / "knowledge",
+        metavar="DIR",
+        help="the knowledge folder (default: knowledge/ of this repository)",
+    )
     parser.add_argument("--font", metavar="PATH", help="a CJK font (.ttc/.otf/.ttf)")
     parser.add_argument("--bold-font", metavar="PATH", help="bold face (default: from --font)")
     parser.add_argument(
@@ -384,12 +439,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cards = read_cards(args.knowledge)
     stale = 0
     for card in cards:
-        text = "".join((card.title, card.category, *card.steps, *card.lines, card.source))
-        missing = missing_glyphs(fonts.body, text + NOTICE) + missing_glyphs(
-            fonts.title, card.title
-        )
+        text = "".join((card.title, card.category, *card.steps, *card.lines, card.source, NOTICE))
+        missing = {*missing_glyphs(fonts.body, text), *missing_glyphs(fonts.title, text)}
         if missing:
-            print(f"error: the font lacks {''.join(sorted(set(missing)))!r} ({card.entry_id})")
+            lacks = "".join(sorted(missing))
+            print(f"error: {card.entry_id}: the font has no glyph for {lacks!r}", file=sys.stderr)
             return 2
         data = encode(draw_card(card, fonts))
         shown = card.target.relative_to(args.knowledge)
@@ -399,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stale += 1
                 print(f"{shown}: {'out of date' if card.target.is_file() else 'missing'}")
             continue
-        if card.target.is_file() and card.target.read_bytes() == data:
+        if up_to_date:  # same pixels: keep the file's bytes so git sees no change
             print(f"{shown}: unchanged")
             continue
         card.target.parent.mkdir(parents=True, exist_ok=True)

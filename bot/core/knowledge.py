@@ -379,7 +379,11 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
     lines: dict[str, dict[str, int]] = {}
     for path in files:
         validator.file = str(path)
-        for node, defaults in _raw_entries(_read(path, validator), validator):
+        before = len(validator.problems)
+        root = _read(path, validator)
+        if len(validator.problems) > before:
+            continue
+        for node, defaults in _raw_entries(root, validator):
             result = validator.entry(node, defaults)
             if result is None:
                 continue

@@ -27,8 +27,10 @@ class Weights:
     """Tversky weight of query words the phrasing lacks (rambling questions add many)."""
     phrasing_miss: float = 0.50
     """Tversky weight of phrasing words the question lacks."""
-    unknown_weight: float = 0.2
-    """Weight of a query word the knowledge base never uses."""
+    unknown_weight: float = 1.0
+    """Weight of a word the knowledge base never uses, in a short question."""
+    short_question: float = 4
+    """Up to this many words, a question's unknown words weigh in full; beyond, less."""
     out_of_scope_weight: float = 6.0
     """Weight of a word naming a topic the knowledge base does not cover."""
     evidence: float = 2.0
@@ -129,17 +131,19 @@ class Matcher:
         )
         return Analysis(normalized, tokens, out_of_scope, topics)
 
-    def weight(self, token: str) -> float:
+    def weight(self, token: str, unknown: float = 1.0) -> float:
         """How much a word says about which entry is meant."""
-        if token in self.lexicon.out_of_scope and token not in self._idf:
-            return self.weights.out_of_scope_weight
         idf = self._idf.get(token)
-        if idf is None:
-            return self.weights.unknown_weight * (0.5 if len(token) == 1 else 1.0)
-        return idf
+        if idf is not None:
+            return idf
+        if token in self.lexicon.out_of_scope:
+            return self.weights.out_of_scope_weight
+        return unknown * (0.5 if len(token) == 1 else 1.0)
 
-    def _total(self, tokens: Iterable[str]) -> float:
-        return sum(self.weight(token) for token in tokens)
+    def _query_weights(self, tokens: frozenset[str]) -> dict[str, float]:
+        """Word weights for one question: in a long question, unknown words are mostly filler."""
+        unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
+        return {token: self.weight(token, unknown) for token in tokens}
 
     def _candidates(self, tokens: frozenset[str], bigrams: frozenset[str]) -> Sequence[int]:
         if len(self._phrasings) <= self.weights.prefilter:
@@ -158,19 +162,19 @@ class Matcher:
         joined = "".join(analysis.tokens)
         bigrams = _bigrams(joined)
         weights = self.weights
-        query_weight = self._total(tokens)
-        known = self._total(t for t in tokens if t in self._idf)
+        query = self._query_weights(tokens)
+        query_weight = sum(query.values())
+        idf = self._idf
         best: dict[int, tuple[float, str]] = {}
         for position in self._candidates(tokens, bigrams):
             phrasing = self._phrasings[position]
-            shared = self._total(tokens & phrasing.tokens)
+            shared = sum(query[token] for token in tokens & phrasing.tokens)
             if shared == 0 and not bigrams & phrasing.bigrams:
                 continue
-            missing_query = query_weight - shared
-            missing_phrasing = self._total(phrasing.tokens - tokens)
+            missing_phrasing = sum(idf[token] for token in phrasing.tokens - tokens)
             tversky = shared / (
                 shared
-                + weights.query_miss * missing_query
+                + weights.query_miss * (query_weight - shared)
                 + weights.phrasing_miss * missing_phrasing
                 or 1.0
             )
@@ -184,8 +188,8 @@ class Matcher:
         ranked = []
         for number, (score, text) in best.items():
             matched = tokens & self._vocabularies[number]
-            explained = self._total(matched)
-            coverage = explained / known if known else 0.0
+            explained = sum(query[token] for token in matched)
+            coverage = explained / query_weight
             evidence = min(1.0, explained / weights.evidence)
             total = score + weights.coverage * coverage * evidence
             entry = self.kb.entries[number]

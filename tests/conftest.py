@@ -1,0 +1,83 @@
+"""Fixtures shared by every test: the shipped knowledge base and small ones made on the fly."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.core.faq import Faq
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+DATA = Path(__file__).resolve().parent / "data"
+
+ENTRY_TEMPLATE = """\
+  - id: {id}
+    title: {title}
+    category: {category}
+    questions: [{questions}]
+    answer: {answer}
+    related: [{related}]
+"""
+
+
+@pytest.fixture(scope="session")
+def faq() -> Faq:
+    """The shipped knowledge base, loaded once."""
+    return Faq(KNOWLEDGE)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A private copy of the shipped knowledge base that a test may break."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+def entry_yaml(
+    entry_id: str,
+    *,
+    title: str | None = None,
+    category: str = "测试",
+    questions: list[str] | None = None,
+    answer: str = "这是答案。",
+    related: list[str] | None = None,
+) -> str:
+    """One entry in YAML, with eight distinct questions unless given."""
+    questions = questions or [f"{entry_id} 问法{i}" for i in range(8)]
+    return ENTRY_TEMPLATE.format(
+        id=entry_id,
+        title=title or f"标题{entry_id}",
+        category=category,
+        questions=", ".join(questions),
+        answer=answer,
+        related=", ".join(related or []),
+    )
+
+
+@pytest.fixture
+def write_kb(tmp_path: Path) -> Callable[..., Path]:
+    """Write ``{file name: YAML text}`` into a fresh knowledge folder and return it."""
+
+    def write(files: dict[str, str]) -> Path:
+        folder = tmp_path / "kb"
+        folder.mkdir(exist_ok=True)
+        for name, text in files.items():
+            path = folder / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return folder
+
+    return write
+
+
+SOURCE = """\
+source:
+  outlet: 测试日报
+  date: 2021-11-30
+"""

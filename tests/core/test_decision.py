@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.core.decision import Kind, Thresholds
+from bot.core.faq import Faq
+
+CANONICAL = {
+    "电子社保卡怎么领": "apply-e-card",
+    "电子社保卡是什么": "what-is-e-card",
+    "第一张电子社保卡是什么时候发的": "e-card-history",
+    "第三代社保卡有什么新功能": "third-gen-features",
+    "怎么用支付宝交社保": "query-and-payment",
+    "养老金资格认证怎么在手机上做": "pension-verification",
+    "失业金怎么申领": "unemployment-benefits",
+    "在电子社保卡上怎么找工作": "job-search",
+    "忘带社保卡了怎么办": "forgot-card",
+    "工伤待遇网上怎么申请": "work-injury",
+    "电子社保卡能领多少绿色能量": "green-energy",
+}
+
+OUT_OF_SCOPE = [
+    "社保卡挂失怎么办",
+    "社保卡密码忘了",
+    "公积金怎么提取",
+    "花呗怎么还款",
+    "医保报销比例是多少",
+    "护照怎么办理",
+    "今天天气怎么样",
+    "你好",
+    "失业金一个月能领多少钱",
+]
+
+
+@pytest.mark.parametrize(("question", "entry_id"), CANONICAL.items())
+def test_clear_questions_are_answered(faq: Faq, question: str, entry_id: str) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is Kind.ANSWER
+    assert decision.entry is not None and decision.entry.id == entry_id
+    assert 0.0 <= decision.score <= 1.0
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_uncovered_questions_are_never_answered(faq: Faq, question: str) -> None:
+    assert faq.ask(question).kind is not Kind.ANSWER
+
+
+@pytest.mark.parametrize(
+    "question", ["電子社保卡怎麼領取", "失業金怎麼申領", "第３代社保卡有什么新功能"]
+)
+def test_traditional_and_full_width_questions(faq: Faq, question: str) -> None:
+    assert faq.ask(question).kind is Kind.ANSWER
+
+
+def test_suggestions_when_unsure() -> None:
+    from tests.conftest import KNOWLEDGE
+
+    strict = Faq(KNOWLEDGE, Thresholds(answer=1.01, suggest=0.2))
+    decision = strict.ask("电子社保卡")
+    assert decision.kind is Kind.SUGGEST
+    assert 1 <= len(decision.suggestions) <= 3
+    assert decision.entry is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   ",
+        "😀😀😀",
+        "\u200b\u202e",
+        "<b>&amp;</b>",
+        "**_`[x](y)`_**",
+        "社保卡" * 33_334,
+        "\x00\x1b",
+    ],
+)
+def test_hostile_input_never_raises(faq: Faq, question: str) -> None:
+    decision = faq.ask(question)
+    assert decision.kind in (Kind.ANSWER, Kind.SUGGEST, Kind.FALLBACK)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.core.evaluate import Labelled, evaluate, format_report, load_labelled
+from bot.core.faq import Faq
+from bot.core.knowledge import KnowledgeError
+from tests.conftest import DATA
+
+
+def test_labelled_set_is_large_and_covers_every_entry(faq: Faq) -> None:
+    questions = load_labelled(DATA / "eval_questions.yaml")
+    counts = Counter(item.expect for item in questions)
+    assert sum(n for key, n in counts.items() if key) >= 200
+    assert counts[None] >= 60
+    assert {key for key in counts if key} == set(faq.kb.by_id)
+
+
+def test_accuracy_bars_on_the_labelled_set(faq: Faq) -> None:
+    report = evaluate(faq, load_labelled(DATA / "eval_questions.yaml"))
+    assert report.top1_rate >= 0.95, format_report(report)
+    assert report.refusal_rate >= 0.95, format_report(report)
+
+
+def test_report_counts_and_misses(faq: Faq) -> None:
+    items = [
+        Labelled("电子社保卡怎么领", "apply-e-card"),
+        Labelled("电子社保卡怎么领", "job-search"),
+        Labelled("公积金怎么提取", None),
+    ]
+    report = evaluate(faq, items)
+    assert (report.in_scope, report.top1, report.out_of_scope, report.refused) == (2, 1, 1, 1)
+    assert [miss.expect for miss in report.misses] == ["job-search"]
+    assert "job-search -> apply-e-card: 1" in format_report(report)
+
+
+def test_bad_question_file(tmp_path: Path) -> None:
+    path = tmp_path / "q.yaml"
+    path.write_text("questions: [{expect: x}]\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="needs 'q'"):
+        load_labelled(path)

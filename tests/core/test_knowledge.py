@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.core.knowledge import MIN_QUESTIONS, KnowledgeError, load_knowledge
+from tests.conftest import KNOWLEDGE, SOURCE, entry_yaml
+
+REQUIRED_IDS = {
+    "apply-e-card",
+    "sync-application",
+    "what-is-e-card",
+    "e-card-history",
+    "third-gen-features",
+    "card-functions",
+    "e-card-services",
+    "green-energy",
+    "query-and-payment",
+    "pension-verification",
+    "work-injury",
+    "unemployment-benefits",
+    "job-search",
+    "forgot-card",
+}
+
+
+def messages(error: pytest.ExceptionInfo[KnowledgeError]) -> list[str]:
+    return [str(problem) for problem in error.value.problems]
+
+
+def test_shipped_kb_has_every_required_entry() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    assert REQUIRED_IDS <= set(kb.by_id)
+    for entry in kb.entries:
+        assert len(entry.questions) >= MIN_QUESTIONS, entry.id
+        assert entry.source.date == "2021-11-30"
+        assert entry.answer.strip()
+    for entry_id in ("apply-e-card", "pension-verification", "third-gen-features"):
+        assert kb.by_id[entry_id].images, entry_id
+        assert all(image.path and image.path.is_file() for image in kb.by_id[entry_id].images)
+
+
+def test_shipped_answers_point_unknowns_to_the_hotline() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    assert "12333" in kb.by_id["forgot-card"].answer
+
+
+def test_list_and_mapping_files_load(write_kb: Callable[..., Path]) -> None:
+    listed = (
+        "- id: a-one\n  title: 一\n  category: 测试\n  answer: 答\n"
+        "  questions: [" + ", ".join(f"一{i}" for i in range(8)) + "]\n"
+        "  source: {outlet: 测试日报, date: 2021-11-30}\n"
+    )
+    folder = write_kb(
+        {
+            "a.yaml": listed,
+            "b.yaml": SOURCE + "entries:\n" + entry_yaml("b-two", related=["a-one"]),
+        }
+    )
+    kb = load_knowledge(folder)
+    assert [entry.id for entry in kb.entries] == ["a-one", "b-two"]
+    assert kb.by_id["b-two"].source.outlet == "测试日报"
+    assert kb.by_id["b-two"].related == ("a-one",)
+    assert kb.categories == ("测试",)
+
+
+def test_syntax_error_names_file_and_line(write_kb: Callable[..., Path]) -> None:
+    folder = write_kb({"bad.yaml": SOURCE + "entries:\n  - id: x\n    title: [unclosed\n"})
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    (message,) = messages(error)
+    assert "bad.yaml:" in message
+    assert "YAML syntax error" in message
+    assert int(message.split(":")[1]) >= 5
+
+
+def test_every_problem_is_reported_with_its_line(write_kb: Callable[..., Path]) -> None:
+    text = (
+        SOURCE
+        + "entries:\n"
+        + entry_yaml("dup")
+        + entry_yaml("dup")
+        + entry_yaml("empty", answer="''")
+        + entry_yaml("refs", related=["nowhere"])
+        + entry_yaml("few", questions=["只有一个"])
+        + entry_yaml("Bad_Id")
+        + entry_yaml("shared", questions=[f"dup 问法{i}" for i in range(8)])
+        + "  - id: pic\n    title: 图\n    category: 测试\n"
+        + "    questions: ["
+        + ", ".join(f"图{i}" for i in range(8))
+        + "]\n"
+        + "    answer: 有图\n    images: [{file: images/missing.png}]\n    colour: red\n"
+    )
+    folder = write_kb({"kb.yaml": text})
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    found = "\n".join(messages(error))
+    expectations = [
+        "duplicate id 'dup'",
+        "entry 'empty': answer is empty",
+        "related id 'nowhere' does not exist",
+        "entry 'few': has 1 questions, needs at least 8",
+        "id must be lowercase",
+        "is also in entry 'dup'",
+        "image file 'images/missing.png' does not exist",
+        "unknown field 'colour'",
+    ]
+    for expected in expectations:
+        assert expected in found, expected
+    for problem in error.value.problems:
+        assert problem.file.endswith("kb.yaml")
+        assert problem.line > 0
+
+
+def test_image_outside_the_folder_is_refused(write_kb: Callable[..., Path]) -> None:
+    text = SOURCE + "entries:\n" + entry_yaml("pic") + "    images: [{file: ../../etc/passwd}]\n"
+    with pytest.raises(KnowledgeError, match="outside knowledge"):
+        load_knowledge(write_kb({"kb.yaml": text}))
+
+
+def test_missing_source_and_bad_date(write_kb: Callable[..., Path]) -> None:
+    folder = write_kb(
+        {
+            "a.yaml": "entries:\n" + entry_yaml("nosource"),
+            "b.yaml": "source: {outlet: 报, date: 30/11/2021}\nentries:\n" + entry_yaml("bad"),
+        }
+    )
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    found = "\n".join(messages(error))
+    assert "a.yaml:2: entry 'nosource': source is missing" in found
+    assert "is not YYYY-MM-DD" in found
+
+
+def test_missing_folder_and_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="does not exist"):
+        load_knowledge(tmp_path / "nowhere")
+    with pytest.raises(KnowledgeError, match=r"no \*\.yaml files"):
+        load_knowledge(tmp_path)
+
+
+def test_learned_phrasings_join_their_entry(write_kb: Callable[..., Path]) -> None:
+    folder = write_kb(
+        {
+            "kb.yaml": SOURCE + "entries:\n" + entry_yaml("one"),
+            "learned.yaml": "learned:\n  - {question: 新学的问法, id: one}\n",
+        }
+    )
+    kb = load_knowledge(folder)
+    assert kb.by_id["one"].learned == ("新学的问法",)
+    assert "新学的问法" in kb.by_id["one"].phrasings
+
+
+def test_learned_with_unknown_id_or_taken_phrasing(write_kb: Callable[..., Path]) -> None:
+    folder = write_kb(
+        {
+            "kb.yaml": SOURCE + "entries:\n" + entry_yaml("one") + entry_yaml("two"),
+            "learned.yaml": "learned:\n"
+            "  - {question: 另一个问法, id: ghost}\n"
+            "  - {question: one 问法1, id: two}\n",
+        }
+    )
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    found = messages(error)
+    assert any("learned.yaml:2:" in m and "unknown id 'ghost'" in m for m in found)
+    assert any("learned.yaml:3:" in m and "already a question of entry 'one'" in m for m in found)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import html.parser
+
+from bot.core.decision import Kind
+from bot.core.faq import Faq
+from bot.core.render import (
+    HOTLINE,
+    Action,
+    render_category,
+    render_decision,
+    render_entry,
+    render_fallback,
+    render_menu,
+    render_suggestions,
+    split_html,
+    truncate_caption,
+)
+
+
+class TagBalance(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag
+
+
+def assert_well_formed(markup: str) -> None:
+    parser = TagBalance()
+    parser.feed(markup)
+    parser.close()
+    assert parser.stack == []
+
+
+def test_answer_has_title_steps_source_and_buttons(faq: Faq) -> None:
+    entry = faq.kb.by_id["apply-e-card"]
+    reply = render_entry(entry, faq.kb)
+    assert reply.html.startswith(f"<b>{entry.title}</b>")
+    assert "1. " in reply.text and "2021-11-30" in reply.text
+    assert reply.images == entry.images
+    actions = [button.action for row in reply.buttons for button in row]
+    assert Action.VOTE_UP in actions and Action.VOTE_DOWN in actions
+    related = [b.value for row in reply.buttons for b in row if b.action is Action.ENTRY]
+    assert related and len(related) <= 3 and set(related) <= set(entry.related)
+    assert_well_formed(reply.html)
+
+
+def test_compact_answer_has_no_related_buttons(faq: Faq) -> None:
+    reply = render_entry(faq.kb.by_id["apply-e-card"], faq.kb, compact=True)
+    assert all(b.action is not Action.ENTRY for row in reply.buttons for b in row)
+
+
+def test_everything_is_escaped(faq: Faq) -> None:
+    entry = faq.kb.by_id["apply-e-card"]
+    from dataclasses import replace
+
+    hostile = replace(entry, title="<script>&", answer="a < b & c > d", steps=("<i>",))
+    reply = render_entry(hostile, faq.kb)
+    assert "<script>" not in reply.html and "&lt;script&gt;&amp;" in reply.html
+    assert "&lt;i&gt;" in reply.html
+    assert_well_formed(reply.html)
+
+
+def test_fallback_is_honest_and_offers_the_menu() -> None:
+    reply = render_fallback()
+    assert HOTLINE in reply.text and reply.kind is Kind.FALLBACK
+    assert reply.buttons[0][0].action is Action.MENU
+
+
+def test_suggestions_end_with_none_of_these(faq: Faq) -> None:
+    entries = (faq.kb.by_id["apply-e-card"], faq.kb.by_id["what-is-e-card"])
+    reply = render_suggestions(entries)
+    assert reply.text.startswith("您是不是想问")
+    assert [row[0].action for row in reply.buttons] == [
+        Action.ENTRY,
+        Action.ENTRY,
+        Action.NONE_OF_THESE,
+    ]
+    assert reply.suggestions == ("apply-e-card", "what-is-e-card")
+
+
+def test_decision_rendering_follows_the_kind(faq: Faq) -> None:
+    assert render_decision(faq.ask("公积金怎么提取"), faq.kb).kind is Kind.FALLBACK
+    assert render_decision(faq.ask("失业金怎么申领"), faq.kb).entry_id == "unemployment-benefits"
+
+
+def test_menu_and_categories(faq: Faq) -> None:
+    menu = render_menu(faq.kb)
+    assert len(menu.buttons) == len(faq.kb.categories) >= 3
+    category = render_category(faq.kb, 0)
+    assert category.buttons[-1][0].action is Action.MENU
+    assert render_category(faq.kb, 99).text == menu.text
+
+
+def test_split_html_respects_the_limit_and_tags() -> None:
+    markup = "<b>标题</b>\n" + "\n".join("第{}行 &amp; 内容".format(i) * 20 for i in range(200))
+    parts = split_html(markup, 4096)
+    assert len(parts) > 1
+    assert all(len(part) <= 4096 for part in parts)
+    for part in parts:
+        assert_well_formed(part)
+    assert "".join(p.replace("\n", "") for p in parts) == markup.replace("\n", "")
+
+
+def test_split_html_cuts_one_huge_line_outside_entities() -> None:
+    line = "&amp;" * 2000
+    parts = split_html(line, 4096)
+    assert all(len(p) <= 4096 for p in parts)
+    assert all(p.count("&") == p.count("&amp;") for p in parts)
+    assert "".join(parts) == line
+
+
+def test_caption_truncation() -> None:
+    assert truncate_caption("短") == "短"
+    long = truncate_caption("字" * 2000)
+    assert len(long) == 1024 and long.endswith("…")

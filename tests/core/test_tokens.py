@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.core.lexicon import load_lexicon
+from bot.core.text import normalize
+from bot.core.tokens import Segmenter
+from tests.conftest import KNOWLEDGE
+
+
+@pytest.fixture(scope="module")
+def segmenter() -> Segmenter:
+    return Segmenter(load_lexicon(KNOWLEDGE))
+
+
+def tokens(segmenter: Segmenter, text: str) -> list[str]:
+    return segmenter.tokens(normalize(text))
+
+
+@pytest.mark.parametrize(
+    ("typo", "word"),
+    [
+        ("设保卡", "社保卡"),
+        ("社报卡", "社保卡"),
+        ("失叶金", "失业金"),
+        ("店子社保卡", "电子社保卡"),
+        ("公伤", "工伤"),
+    ],
+)
+def test_homophone_typos_are_repaired(segmenter: Segmenter, typo: str, word: str) -> None:
+    assert segmenter.repair(typo) == word
+
+
+@pytest.mark.parametrize("text", ["事业单位", "工商局", "有什么新功能", "认真", "工作"])
+def test_real_words_are_not_repaired(segmenter: Segmenter, text: str) -> None:
+    assert segmenter.repair(text) == text
+
+
+def test_repair_never_breaks_a_correct_domain_word(segmenter: Segmenter) -> None:
+    assert "找工作" in tokens(segmenter, "怎么在电子社保卡上找工作")
+
+
+def test_synonyms_are_canonical(segmenter: Segmenter) -> None:
+    assert tokens(segmenter, "退休金") == tokens(segmenter, "养老金")
+    assert tokens(segmenter, "失业保险金") == tokens(segmenter, "失业金")
+    assert tokens(segmenter, "社会保障卡") == tokens(segmenter, "社保卡")
+
+
+def test_split_compounds_are_merged_back(segmenter: Segmenter) -> None:
+    assert "电子社保卡" in tokens(segmenter, "电子的社保卡")
+
+
+def test_stopwords_are_dropped(segmenter: Segmenter) -> None:
+    assert "吗" not in tokens(segmenter, "支付宝能交社保吗")
+    assert tokens(segmenter, "的了吗呢") == []

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import KNOWLEDGE, ROOT
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["--knowledge", str(KNOWLEDGE), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_json_line_format(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "ask", "--json", "电子社保卡怎么领")
+    assert code == 0
+    record = json.loads(out)
+    assert set(record) == {"question", "decision", "id", "title", "score", "suggestions", "answer"}
+    assert record["decision"] == "answer"
+    assert record["id"] == "apply-e-card"
+    assert 0 <= record["score"] <= 1
+    assert "支付宝" in record["answer"]
+
+
+def test_ask_reads_stdin_one_question_a_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("失业金怎么申领\n\n公积金怎么提取\n"))
+    code, out, _ = run_cli(capsys, "ask", "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["question"] for r in records] == ["失业金怎么申领", "公积金怎么提取"]
+    assert records[0]["id"] == "unemployment-benefits"
+    assert records[1]["decision"] != "answer" and records[1]["id"] is None
+    assert "12333" in records[1]["answer"]
+
+
+def test_ask_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "ask", "养老金资格认证怎么在手机上做")
+    assert code == 0
+    assert "社保待遇资格认证" in out
+    assert "[图片]" in out and "👍" in out
+
+
+def test_kb_check_ok_and_broken(capsys: pytest.CaptureFixture[str], kb_copy: Path) -> None:
+    assert main(["kb", "check", str(KNOWLEDGE)]) == 0
+    assert "OK:" in capsys.readouterr().out
+    (kb_copy / "services.yaml").write_text("entries: [\n", encoding="utf-8")
+    (kb_copy / "lexicon" / "userdict.txt").write_text("社保卡 many\n", encoding="utf-8")
+    assert main(["kb", "check", str(kb_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "services.yaml:" in out and "YAML syntax error" in out
+    assert "userdict.txt:1: frequency 'many'" in out
+
+
+def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "questions:\n"
+        "  - {q: 电子社保卡怎么领, expect: apply-e-card}\n"
+        "  - {q: 公积金怎么提取, expect: null}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(capsys, "eval", str(questions))
+    assert code == 0
+    assert "top-1:        100.0% (1/1)" in out
+    assert "refusal:      100.0% (1/1)" in out
+
+
+def test_chat_shows_buttons_and_presses_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("电子社保卡怎么领\n1\n/quit\n"))
+    code, out, _ = run_cli(capsys, "chat")
+    assert code == 0
+    assert "怎样领取电子社保卡" in out
+    assert "[1]" in out
+
+
+def test_broken_kb_gives_a_clear_error(capsys: pytest.CaptureFixture[str], kb_copy: Path) -> None:
+    (kb_copy / "e-card.yaml").write_text("entries:\n  - id: x\n", encoding="utf-8")
+    assert main(["--knowledge", str(kb_copy), "ask", "社保卡"]) == 1
+    err = capsys.readouterr().err
+    assert "e-card.yaml:2:" in err and "Traceback" not in err
+
+
+def test_python_dash_m_bot_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "失业金怎么申领"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "unemployment-benefits"
