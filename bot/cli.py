@@ -12,7 +12,7 @@ from bot.config import ConfigError, default_knowledge_dir, environment, load_thr
 from bot.core.decision import Thresholds
 from bot.core.evaluate import evaluate, format_report, load_labelled
 from bot.core.faq import Faq
-from bot.core.knowledge import KnowledgeError, load_knowledge
+from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
     NONE_OF_THESE_TEXT,
@@ -141,7 +141,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base and print every problem as file:line: message."""
     directory = Path(args.directory) if args.directory else default_knowledge_dir(environment())
-    problems = []
+    problems: list[Problem] = []
     try:
         kb = load_knowledge(directory)
     except KnowledgeError as error:
@@ -213,7 +213,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot."""
     from bot.tg.runner import run
 
-    return run()
+    code: int = run()
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,8 @@ class Settings:
     webhook_port: int = 8443
     retention_days: int = 180
     thresholds: Thresholds = field(default_factory=Thresholds)
+    max_rate: float = 30.0
+    """Bot API requests a second to chats, overall (Telegram's broadcast limit); 0: no limit."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -150,6 +152,16 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         errors.append(
             f"BOT_RETENTION_DAYS={retention_raw!r} must be a whole number of days (1 or more)."
         )
+    max_rate_raw = env.get("BOT_MAX_RATE", "").strip() or "30"
+    try:
+        max_rate = float(max_rate_raw)
+    except ValueError:
+        max_rate = -1.0
+    if not 0 <= max_rate <= 10_000:
+        errors.append(
+            f"BOT_MAX_RATE={max_rate_raw!r} must be a number of messages a second (0 = no limit)."
+        )
+        max_rate = 30.0
     webhook_secret = env.get("BOT_WEBHOOK_SECRET", "").strip() or None
     if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
         errors.append(
@@ -168,6 +180,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         webhook_port=port if 0 < port < 65536 else 8443,
         retention_days=int(retention_raw) if retention_raw.isdigit() else 180,
         thresholds=load_thresholds(env, errors),
+        max_rate=max_rate,
     )
     if errors:
         raise ConfigError("\n".join(errors))

@@ -74,3 +74,10 @@ def test_env_file(tmp_path: Path) -> None:
     env.write_text("# comment\nexport A=1\nB='two words'\n\nC=\"x=y\"\nnot a pair\n", "utf-8")
     assert read_env_file(env) == {"A": "1", "B": "two words", "C": "x=y"}
     assert read_env_file(tmp_path / "missing") == {}
+
+
+def test_max_rate() -> None:
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}).max_rate == 30.0
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_MAX_RATE": "0"}).max_rate == 0.0
+    with pytest.raises(ConfigError, match="BOT_MAX_RATE"):
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_MAX_RATE": "fast"})

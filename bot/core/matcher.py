@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -33,6 +33,8 @@ class Weights:
     """Up to this many words, a question's unknown words weigh in full; beyond, less."""
     out_of_scope_weight: float = 6.0
     """Weight of a word naming a topic the knowledge base does not cover."""
+    second: float = 0.3
+    """Share of an entry's score taken from its second-best phrasing."""
     evidence: float = 2.0
     """Weight of matched words at which an entry's coverage counts in full."""
     idf: str = "bm25"
@@ -94,6 +96,8 @@ class Matcher:
         self.lexicon = lexicon
         self.weights = weights or Weights()
         self.segmenter = Segmenter(lexicon)
+        self._domain_words = frozenset(lexicon.canonical(word) for word in lexicon.vocabulary)
+        self._not_topics = lexicon.intent_words | lexicon.out_of_scope
         self._phrasings: list[_Phrasing] = []
         vocabularies: list[set[str]] = []
         for number, entry in enumerate(kb.entries):
@@ -126,10 +130,19 @@ class Matcher:
         normalized = normalize(question)
         tokens = tuple(self.segmenter.tokens(normalized))
         out_of_scope = tuple(t for t in tokens if t in self.lexicon.out_of_scope)
-        topics = frozenset(
-            t for t in tokens if t in self._idf and t not in self.lexicon.intent_words
-        )
+        topics = frozenset(t for t in tokens if self._is_topic(t))
         return Analysis(normalized, tokens, out_of_scope, topics)
+
+    def _is_topic(self, token: str) -> bool:
+        """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
+        lexicon = self.lexicon
+        if (
+            token not in self._idf
+            or token in lexicon.intent_words
+            or token in lexicon.out_of_scope
+        ):
+            return False
+        return len(token) > 1 or token in self._domain_words
 
     def weight(self, token: str, unknown: float = 1.0) -> float:
         """How much a word says about which entry is meant."""
@@ -166,6 +179,7 @@ class Matcher:
         query_weight = sum(query.values())
         idf = self._idf
         best: dict[int, tuple[float, str]] = {}
+        second: dict[int, float] = defaultdict(float)
         for position in self._candidates(tokens, bigrams):
             phrasing = self._phrasings[position]
             shared = sum(query[token] for token in tokens & phrasing.tokens)
@@ -183,10 +197,16 @@ class Matcher:
                 + weights.bigrams * _dice(bigrams, phrasing.bigrams)
                 + weights.ratio * fuzz.ratio(joined, phrasing.joined) / 100
             )
-            if score > best.get(phrasing.entry, (-1.0, ""))[0]:
+            top = best.get(phrasing.entry, (-1.0, ""))[0]
+            if score > top:
+                second[phrasing.entry] = max(top, 0.0)
                 best[phrasing.entry] = (score, phrasing.text)
+            elif score > second[phrasing.entry]:
+                second[phrasing.entry] = score
         ranked = []
         for number, (score, text) in best.items():
+            # A second close phrasing of the same entry is evidence too; one lucky hit is less.
+            score = (1 - weights.second) * score + weights.second * second[number]
             matched = tokens & self._vocabularies[number]
             explained = sum(query[token] for token in matched)
             coverage = explained / query_weight

@@ -88,7 +88,8 @@ class Segmenter:
         return dict(index)
 
     def _is_word(self, text: str) -> bool:
-        return self._tokenizer.FREQ.get(text, 0) >= COMMON_WORD_FREQ
+        frequency: int = self._tokenizer.FREQ.get(text, 0)
+        return frequency >= COMMON_WORD_FREQ
 
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""

@@ -209,7 +209,7 @@ class SqliteStorage:
         self._tasks: list[asyncio.Task[None]] = []
         self._salt = b""
         self._images: dict[str, dict[str, str]] = {}
-        self._top: tuple[float, list[str]] = (-TOP_ENTRIES_TTL, [])
+        self._top: tuple[float, int, list[str]] = (-TOP_ENTRIES_TTL, 0, [])
         self._last_connect = -float("inf")
         self._closing = False
         self._faults: Counter[str] = Counter()
@@ -426,7 +426,7 @@ class SqliteStorage:
 
     def _enqueue(self, op: _Op) -> bool:
         if self._queue is None or self._closing:
-            self._fault("not open", "queueing a write")
+            self._fault("closed" if self._closing else "not open", "queueing a write")
             return False
         try:
             self._queue.put_nowait(op)
@@ -643,8 +643,8 @@ class SqliteStorage:
 
     async def top_entries(self, limit: int) -> list[str]:
         """Ids of the most served entries (answers and picks), most first; cached a minute."""
-        cached_at, ids = self._top
-        if time.monotonic() - cached_at < TOP_ENTRIES_TTL and len(ids) >= limit:
+        cached_at, cached_limit, ids = self._top
+        if time.monotonic() - cached_at < TOP_ENTRIES_TTL and cached_limit >= limit:
             return ids[:limit]
         rows = await self._read(
             "SELECT entry_id, count(*) AS n FROM ("
@@ -657,7 +657,7 @@ class SqliteStorage:
         if rows is None:
             return ids[:limit]
         ids = [str(row[0]) for row in rows]
-        self._top = (time.monotonic(), ids)
+        self._top = (time.monotonic(), limit, ids)
         return ids
 
     # -- admin figures ---------------------------------------------------------------------

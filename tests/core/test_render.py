@@ -98,7 +98,7 @@ def test_menu_and_categories(faq: Faq) -> None:
 
 
 def test_split_html_respects_the_limit_and_tags() -> None:
-    markup = "<b>标题</b>\n" + "\n".join("第{}行 &amp; 内容".format(i) * 20 for i in range(200))
+    markup = "<b>标题</b>\n" + "\n".join(f"第{i}行 &amp; 内容" * 20 for i in range(200))
     parts = split_html(markup, 4096)
     assert len(parts) > 1
     assert all(len(part) <= 4096 for part in parts)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+from pathlib import Path
 
+import pytest
+
+from bot.cli import main
 from bot.core.text import normalize
+from bot.storage.base import QuestionRecord
 from bot.storage.report import (
     EntryFigures,
     Group,
@@ -18,6 +24,7 @@ from bot.storage.report import (
     parse_count,
     report_csv,
 )
+from bot.storage.sqlite import SqliteStorage
 
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 
@@ -131,3 +138,46 @@ def test_parse_count() -> None:
     assert parse_count("３０", 7, 365) == 30
     for bad in ("0", "-3", "abc", "400", "1.5"):
         assert parse_count(bad, 7, 365) is None
+
+
+def _make_database(path: Path) -> None:
+    async def fill() -> None:
+        storage = SqliteStorage(path)
+        await storage.open()
+        for text, decision, entry_id in [
+            ("电子社保卡怎么领", "answer", "apply-e-card"),
+            ("公积金怎么提取", "fallback", None),
+            ("请问公积金怎么提取", "fallback", None),
+        ]:
+            record = QuestionRecord("private", 1, text, normalize(text), decision, entry_id, 0.5)
+            question_id = await storage.log_question(record)
+            if entry_id:
+                await storage.record_vote(question_id, entry_id, -1)
+        await storage.close()
+
+    asyncio.run(fill())
+
+
+def test_cli_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "data" / "bot.sqlite3"
+    _make_database(database)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_DATABASE", str(database))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    assert main(["report", "--days", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "最近 3 天的统计" in out and "提问 3 次" in out
+    assert "👍 0 👎 1" in out
+    assert "请问公积金怎么提取 ×2" in out
+
+    assert main(["report", "--csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert ["summary", "", "questions", "3"] in rows
+    assert ["unanswered", "请问公积金怎么提取", "count", "2"] in rows
+
+    monkeypatch.setenv("BOT_DATABASE", str(tmp_path / "missing.sqlite3"))
+    assert main(["report"]) == 1
+    assert "No database" in capsys.readouterr().err

@@ -1,0 +1,205 @@
+"""Building the python-telegram-bot ``Application``: the one place handlers are wired."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.core.faq import Faq
+from bot.storage.base import Storage
+from bot.tg import errors, handlers
+from bot.tg.groups import ADDRESSED
+from bot.tg.state import bot_data
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+"""Every update type a handler below reacts to (and no other)."""
+
+PRIVATE_COMMANDS = [
+    BotCommand("start", "开始：欢迎和分类菜单"),
+    BotCommand("menu", "按分类浏览全部问题"),
+    BotCommand("ask", "提问，例如 /ask 电子社保卡怎么领"),
+    BotCommand("help", "使用说明"),
+]
+GROUP_COMMANDS = [
+    BotCommand("ask", "提问，例如 /ask 电子社保卡怎么领"),
+    BotCommand("menu", "按分类浏览全部问题"),
+    BotCommand("help", "使用说明"),
+]
+ADMIN_COMMANDS = [*PRIVATE_COMMANDS, BotCommand("reload", "管理员：重新加载知识库")]
+
+App = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
+JSONDict = dict[str, Any]
+_Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
+
+
+class RateLimiter(AIORateLimiter):
+    """``AIORateLimiter`` (Telegram's flood limits, ``RetryAfter``) that also retries requests
+    failing on a network error, after a short pause; a ``BadRequest`` is never retried."""
+
+    def __init__(
+        self,
+        *,
+        overall_max_rate: float = 30,
+        max_retries: int = 3,
+        network_delays: tuple[float, ...] = (0.5, 2.0),
+    ) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        self.network_delays = network_delays
+
+    async def process_request(
+        self,
+        callback: _Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Send one request through the limiter, retrying network errors."""
+        for delay in (*self.network_delays, None):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except BadRequest:
+                raise
+            except NetworkError as error:
+                if delay is None:
+                    raise
+                log.info("%s failed (%s); retrying in %.1f s.", endpoint, error, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def add_handlers(application: App) -> None:
+    """Wire every handler and the error handler."""
+    message = filters.UpdateType.MESSAGE
+    private = message & filters.ChatType.PRIVATE
+    groups = message & filters.ChatType.GROUPS
+    application.add_handlers(
+        [
+            CommandHandler("start", handlers.start, filters=message),
+            CommandHandler("help", handlers.help_command, filters=message),
+            CommandHandler("menu", handlers.menu, filters=message),
+            CommandHandler("ask", handlers.ask, filters=message),
+            CommandHandler("reload", handlers.reload, filters=message),
+            MessageHandler(message & filters.COMMAND, handlers.unknown_command),
+            MessageHandler(private & filters.TEXT, handlers.private_text),
+            MessageHandler(groups & filters.TEXT & ADDRESSED, handlers.group_text),
+            MessageHandler(message & filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.new_members),
+            MessageHandler(private & ~filters.StatusUpdate.ALL, handlers.unsupported),
+            ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+            CallbackQueryHandler(handlers.button),
+            InlineQueryHandler(handlers.inline_query),
+        ]
+    )
+    application.add_error_handler(errors.on_error)
+
+
+async def register_commands(application: App) -> None:
+    """The command menus: private chats, groups, and each admin's private chat."""
+    settings: Settings = application.bot_data["settings"]
+    menus: list[tuple[list[BotCommand], BotCommandScope]] = [
+        (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
+        (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+        *((ADMIN_COMMANDS, BotCommandScopeChat(admin)) for admin in sorted(settings.admin_ids)),
+    ]
+    for commands, scope in menus:
+        try:
+            await application.bot.set_my_commands(commands, scope=scope)
+        except TelegramError as error:  # e.g. an admin who never opened a chat with the bot
+            log.warning(
+                "Could not set the %s command menu (%s); commands still work.", scope.type, error
+            )
+
+
+async def post_init(application: App) -> None:
+    """Open storage and register the command menus."""
+    storage: Storage = application.bot_data["storage"]
+    await storage.open()
+    await register_commands(application)
+    log.info("Bot @%s is ready.", application.bot.username)
+
+
+async def post_shutdown(application: App) -> None:
+    """Close storage, flushing pending writes."""
+    storage: Storage = application.bot_data["storage"]
+    await storage.close()
+
+
+def build_application(
+    settings: Settings,
+    faq: Faq,
+    storage: Storage,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+    updater: bool = True,
+) -> App:
+    """The bot's ``Application``, with every handler; tests pass their own *request*s and
+    ``updater=False`` (then only ``process_update`` feeds it)."""
+    base_url = settings.api_base_url or TELEGRAM_API
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(base_url)
+        .base_file_url(file_url(base_url))
+        .rate_limiter(rate_limiter or RateLimiter(overall_max_rate=settings.max_rate))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if not updater:
+        builder = builder.updater(None)
+    elif get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application: App = builder.build()
+    application.bot_data.update(bot_data(settings, faq, storage))
+    add_handlers(application)
+    return application
+
+
+def file_url(base_url: str) -> str:
+    """The file download URL beside a Bot API base URL (``.../bot`` -> ``.../file/bot``)."""
+    root, slash, last = base_url.rstrip("/").rpartition("/")
+    if slash and last == "bot":
+        return f"{root}/file/bot"
+    return base_url.rstrip("/") + "/file/bot"

@@ -1,0 +1,65 @@
+"""The one error handler: log with context, apologise to the user."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ReplyParameters, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.core.render import HOTLINE
+
+log = logging.getLogger(__name__)
+
+APOLOGY = f"抱歉，刚才出了点问题，请稍后再试一次。着急的话，可以拨打人社服务热线 {HOTLINE}。"
+
+
+def describe(update: object) -> str:
+    """Where an error happened, without message text or personal data."""
+    if not isinstance(update, Update):
+        return "outside an update"
+    kind = next(
+        (
+            name
+            for name in ("message", "callback_query", "inline_query", "my_chat_member")
+            if getattr(update, name, None) is not None
+        ),
+        "other",
+    )
+    chat = update.effective_chat
+    return f"update {update.update_id} ({kind}, {chat.type if chat else 'no'} chat)"
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log an error with its context and send the user a short apology."""
+    if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
+        log.info("Cannot write to the chat of %s: %s", describe(update), context.error)
+        return
+    log.error("Error while handling %s", describe(update), exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    chat = update.effective_chat
+    message = update.effective_message
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(APOLOGY, show_alert=True)
+        except TelegramError:
+            pass
+        else:
+            return
+    quote = message is not None and chat.type != ChatType.PRIVATE
+    try:
+        await context.bot.send_message(
+            chat.id,
+            APOLOGY,
+            parse_mode=ParseMode.HTML,
+            reply_parameters=(
+                ReplyParameters(message.message_id, allow_sending_without_reply=True)
+                if quote and message is not None
+                else None
+            ),
+        )
+    except TelegramError as error:
+        log.warning("Could not send the apology either: %s", error)

@@ -1,0 +1,51 @@
+"""What the handlers share, kept in ``Application.bot_data``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import cast
+
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.core.faq import Faq
+from bot.storage.base import Storage
+from bot.tg.groups import FLOOD_SECONDS, GREETING_SECONDS, Cooldown
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass
+class Runtime:
+    """Per-process state: cooldowns, who was warned about personal data, the reload lock."""
+
+    flood: Cooldown = field(default_factory=lambda: Cooldown(FLOOD_SECONDS))
+    greeted: Cooldown = field(default_factory=lambda: Cooldown(GREETING_SECONDS))
+    privacy_notified: set[int] = field(default_factory=set)
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def bot_data(settings: Settings, faq: Faq, storage: Storage) -> dict[str, object]:
+    """The initial ``bot_data``: the FAQ, storage, settings and a fresh runtime."""
+    return {"faq": faq, "storage": storage, "settings": settings, "runtime": Runtime()}
+
+
+def faq_of(context: Context) -> Faq:
+    """The FAQ service."""
+    return cast(Faq, context.bot_data["faq"])
+
+
+def storage_of(context: Context) -> Storage:
+    """The storage."""
+    return cast(Storage, context.bot_data["storage"])
+
+
+def settings_of(context: Context) -> Settings:
+    """The settings."""
+    return cast(Settings, context.bot_data["settings"])
+
+
+def runtime_of(context: Context) -> Runtime:
+    """The per-process state."""
+    return cast(Runtime, context.bot_data["runtime"])

@@ -1,0 +1,578 @@
+"""SqliteStorage on a real SQLite file: schema, records, figures, retention and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import sqlite3
+import stat
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.faq import Faq
+from bot.core.render import Reply, render_decision
+from bot.storage.base import QuestionRecord, Storage
+from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStorage
+from tests.conftest import SOURCE, entry_yaml
+
+NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+Make = Callable[..., Awaitable[SqliteStorage]]
+
+
+def record(
+    text: str = "电子社保卡怎么领",
+    decision: str = "answer",
+    entry_id: str | None = "apply-e-card",
+    *,
+    user_id: int | None = 987654321,
+    at: dt.datetime | None = None,
+    chat_type: str = "private",
+    score: float = 0.8,
+) -> QuestionRecord:
+    return QuestionRecord(chat_type, user_id, text, text, decision, entry_id, score, at)
+
+
+def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.execute(sql, parameters))
+    finally:
+        connection.close()
+
+
+def count(path: Path, table: str) -> int:
+    return int(query(path, f"SELECT count(*) FROM {table}")[0][0])
+
+
+def warnings_about(caplog: pytest.LogCaptureFixture, kind: str) -> int:
+    return sum(
+        f"({kind})" in r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.storage.sqlite" and r.levelno == logging.WARNING
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "nested" / "bot.sqlite3"
+
+
+@pytest.fixture
+async def make() -> AsyncIterator[Make]:
+    made: list[SqliteStorage] = []
+
+    async def factory(path: Path | str, **options: Any) -> SqliteStorage:
+        options.setdefault("busy_timeout", 0.1)
+        options.setdefault("retry_delays", (0.01, 0.02))
+        storage = SqliteStorage(path, **options)
+        await storage.open()
+        made.append(storage)
+        return storage
+
+    yield factory
+    for storage in made:
+        await storage.close()
+
+
+@contextmanager
+def exclusive_lock(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection holding the write lock, as a backup tool or a second bot would."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        yield holder
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+async def test_open_creates_folders_wal_and_schema(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    assert storage.available
+    assert db_path.is_file()
+    assert query(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    tables = {name for (name,) in query(db_path, "SELECT name FROM sqlite_master")}
+    assert {"questions", "votes", "choices", "admin_actions", "images"} <= tables
+    salt = db_path.with_name("bot.sqlite3.salt")
+    assert stat.S_IMODE(salt.stat().st_mode) == 0o600
+    assert len(salt.read_bytes().strip()) == 64
+
+
+async def test_migrates_from_version_1_keeping_data(make: Make, db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    connection = sqlite3.connect(db_path)
+    for statement in MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute(
+        "INSERT INTO questions VALUES (1, '2026-11-27T08:00:00.000000', 'private', 'h', "
+        "'我的手机[手机号]', '我的手机手机号', 'fallback', NULL, 0.1)"
+    )
+    connection.execute(
+        "INSERT INTO questions VALUES (2, '2026-11-27T09:00:00.000000', 'group', NULL, "
+        "'电子社保卡怎么领', '电子社保卡怎么领', 'answer', 'apply-e-card', 0.9)"
+    )
+    connection.execute("INSERT INTO votes VALUES (1, 2, 'apply-e-card', 1, '2026-11-27T09:01')")
+    connection.execute("INSERT INTO images VALUES ('a.png', 'd1', 'FILE1', '2026-11-27')")
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    connection.close()
+
+    storage = await make(db_path, clock=lambda: NOW)
+    assert query(db_path, "PRAGMA user_version") == [(2,)]
+    assert query(db_path, "SELECT id, private FROM questions ORDER BY id") == [
+        (1, "mobile"),
+        (2, ""),
+    ]
+    indexes = {name for (name,) in query(db_path, "SELECT name FROM sqlite_master")}
+    assert {"questions_decision", "choices_question", "images_digest"} <= indexes
+    assert await storage.cached_file_id("a.png", "d1") == "FILE1"
+    stats = await storage.stats(7)
+    assert (stats.questions, stats.answered, stats.fallback, stats.private) == (2, 1, 1, 1)
+    assert stats.entries[0].up == 1
+
+
+async def test_reopening_a_current_database_changes_nothing(make: Make, db_path: Path) -> None:
+    first = await make(db_path)
+    await first.log_question(record())
+    await first.close()
+    schema = query(db_path, "SELECT sql FROM sqlite_master ORDER BY name")
+    await make(db_path)
+    assert query(db_path, "SELECT sql FROM sqlite_master ORDER BY name") == schema
+    assert count(db_path, "questions") == 1
+
+
+# -- what is stored ----------------------------------------------------------------------
+
+
+async def test_records_are_stored_without_the_raw_user_id(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    first = await storage.log_question(record(at=NOW))
+    second = await storage.log_question(record("怎么办社保卡", "suggest", None, user_id=None))
+    assert isinstance(first, int) and isinstance(second, int) and second > first
+    await storage.record_vote(first, "apply-e-card", 1)
+    await storage.record_choice(second, "apply-e-card")
+    await storage.record_choice(second, None)
+    await storage.record_admin_action(42, "teach", "电子社保卡咋领 => apply-e-card")
+    await storage.close()
+
+    rows = query(
+        db_path,
+        "SELECT id, at, chat_type, user_hash, text, normalized, decision, entry_id, score "
+        "FROM questions ORDER BY id",
+    )
+    salt = db_path.with_name("bot.sqlite3.salt").read_bytes().strip()
+    expected_hash = hmac.new(salt, b"987654321", hashlib.sha256).hexdigest()
+    assert rows[0] == (
+        first,
+        "2026-11-28T12:00:00.000000",
+        "private",
+        expected_hash,
+        "电子社保卡怎么领",
+        "电子社保卡怎么领",
+        "answer",
+        "apply-e-card",
+        0.8,
+    )
+    assert rows[1][3] is None and rows[1][6] == "suggest"
+    assert query(db_path, "SELECT question_id, entry_id, vote FROM votes") == [
+        (first, "apply-e-card", 1)
+    ]
+    assert query(db_path, "SELECT question_id, entry_id FROM choices ORDER BY id") == [
+        (second, "apply-e-card"),
+        (second, None),
+    ]
+    assert query(db_path, "SELECT admin_id, action, detail FROM admin_actions") == [
+        (42, "teach", "电子社保卡咋领 => apply-e-card")
+    ]
+    for path in db_path.parent.iterdir():
+        assert b"987654321" not in path.read_bytes(), path
+
+
+async def test_personal_data_is_redacted_even_if_the_caller_forgot(
+    make: Make, db_path: Path
+) -> None:
+    storage = await make(db_path)
+    await storage.log_question(record("手机13812345678收不到验证码", "fallback", None))
+    await storage.close()
+    assert query(db_path, "SELECT text, normalized, private FROM questions") == [
+        ("手机[手机号]收不到验证码", "手机 手机号 收不到验证码", "mobile")
+    ]
+    for path in db_path.parent.iterdir():
+        assert b"13812345678" not in path.read_bytes()
+
+
+async def test_a_later_vote_replaces_the_earlier_one(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    question_id = await storage.log_question(record())
+    await storage.record_vote(question_id, "apply-e-card", 1)
+    await storage.record_vote(question_id, "apply-e-card", -1)
+    await storage.record_vote(None, "apply-e-card", 1)
+    await storage.record_vote(None, "apply-e-card", 1)
+    await storage.close()
+    assert query(db_path, "SELECT question_id, vote FROM votes ORDER BY id") == [
+        (question_id, -1),
+        (None, 1),
+        (None, 1),
+    ]
+
+
+async def test_image_cache_survives_a_restart(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    assert await storage.cached_file_id("images/a.png", "abc") is None
+    await storage.cache_file_id("images/a.png", "abc", "FILE-A")
+    assert await storage.cached_file_id("images/a.png", "abc") == "FILE-A"
+    await storage.cache_file_id("images/a.png", "abc", "FILE-A2")
+    await storage.close()
+    again = await make(db_path)
+    assert await again.cached_file_id("images/a.png", "abc") == "FILE-A2"
+    assert await again.cached_file_id("images/copy.png", "abc") == "FILE-A2"  # same content
+    assert await again.cached_file_id("images/a.png", "changed") is None
+
+
+async def test_top_entries(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    for _ in range(3):
+        await storage.log_question(record(entry_id="forgot-card"))
+    await storage.log_question(record(entry_id="apply-e-card"))
+    suggested = await storage.log_question(record("社保卡", "suggest", None))
+    await storage.record_choice(suggested, "apply-e-card")
+    await storage.record_choice(suggested, "apply-e-card")
+    await storage.log_question(record("公积金", "fallback", None))
+    await storage.flush()
+    assert await storage.top_entries(5) == ["apply-e-card", "forgot-card"]
+    assert await storage.top_entries(1) == ["apply-e-card"]
+
+
+# -- admin figures -----------------------------------------------------------------------
+
+
+async def test_stats_on_a_known_log(make: Make, db_path: Path) -> None:
+    storage = await make(db_path, clock=lambda: NOW)
+    hour = dt.timedelta(hours=1)
+    log = storage.log_question
+    a1 = await log(record(user_id=1, at=NOW - 3 * hour))  # 09:00 UTC = 17:00 Beijing
+    a2 = await log(record(user_id=2, at=NOW - 3 * hour))
+    await log(record(user_id=1, at=NOW - 2 * hour))  # 18:00 Beijing
+    f1 = await log(record("忘带卡", entry_id="forgot-card", user_id=3, at=NOW - 2 * hour))
+    s1 = await log(record("社保卡", "suggest", None, user_id=3, at=NOW - 2 * hour))
+    s2 = await log(record("卡丢了", "suggest", None, user_id=4, at=NOW - 2 * hour))
+    await log(record("公积金", "fallback", None, user_id=4, at=NOW - 30 * hour))
+    await log(record("手机[手机号]怎么认证", "fallback", None, user_id=5, at=NOW - 30 * hour))
+    await log(record("很久以前", "fallback", None, user_id=6, at=NOW - dt.timedelta(days=10)))
+    await storage.record_vote(a1, "apply-e-card", 1)
+    await storage.record_vote(a2, "apply-e-card", 1)
+    await storage.record_vote(a2, "apply-e-card", -1)
+    await storage.record_vote(f1, "forgot-card", -1)
+    await storage.record_choice(s1, "forgot-card")
+    await storage.record_choice(s2, None)
+
+    stats = await storage.stats(7)
+    assert (stats.questions, stats.answered, stats.suggested, stats.fallback) == (8, 4, 2, 2)
+    assert stats.users == 5
+    assert stats.none_of_these == 1
+    assert stats.private == 1
+    assert stats.answer_rate == pytest.approx(0.5)
+    assert stats.suggest_rate == pytest.approx(0.25)
+    assert stats.fallback_rate == pytest.approx(0.25)
+    by_id = {figures.entry_id: figures for figures in stats.entries}
+    assert [f.entry_id for f in stats.entries] == ["apply-e-card", "forgot-card"]
+    assert (by_id["apply-e-card"].answers, by_id["apply-e-card"].chosen) == (3, 0)
+    assert (by_id["apply-e-card"].up, by_id["apply-e-card"].down) == (1, 1)
+    assert (by_id["forgot-card"].answers, by_id["forgot-card"].chosen) == (1, 1)
+    assert (by_id["forgot-card"].up, by_id["forgot-card"].down) == (0, 1)
+    assert stats.hours == ((18, 4), (14, 2), (17, 2))  # Beijing time, busiest first
+    assert stats.until == NOW and stats.since == NOW - dt.timedelta(days=7)
+    assert (await storage.stats(30)).questions == 9
+    assert (await storage.stats(1)).questions == 6
+
+
+async def test_unanswered_groups_fallbacks_and_none_of_these(make: Make, db_path: Path) -> None:
+    storage = await make(db_path, clock=lambda: NOW)
+    minute = dt.timedelta(minutes=1)
+    log = storage.log_question
+    await log(record("公积金怎么提取", "fallback", None, at=NOW - 50 * minute))
+    await log(record("医保报销比例是多少", "fallback", None, at=NOW - 40 * minute))
+    picked = await log(record("社保卡怎么补", "suggest", None, at=NOW - 35 * minute))
+    await storage.record_choice(picked, "forgot-card")
+    none = await log(record("请问公积金怎么提取", "suggest", None, at=NOW - 30 * minute))
+    await storage.record_choice(none, None)
+    await storage.record_choice(none, None)  # pressed twice: still one question
+    await log(record("电子社保卡怎么领", at=NOW - 20 * minute))
+    await log(record("医保报销比例多少", "fallback", None, at=NOW - 10 * minute))
+
+    groups = await storage.unanswered(10)
+    assert [(g.text, g.count, g.none_of_these) for g in groups] == [
+        ("医保报销比例多少", 2, 0),
+        ("请问公积金怎么提取", 2, 1),
+    ]
+    assert groups[0].last_at == NOW - 10 * minute
+    assert groups[1].examples == ("公积金怎么提取",)
+    assert len(await storage.unanswered(1)) == 1
+    assert await storage.unanswered(10, days=1) == groups
+
+
+# -- retention ---------------------------------------------------------------------------
+
+
+async def test_retention_prunes_at_open_and_later(make: Make, db_path: Path) -> None:
+    now = [NOW]
+    storage = await make(db_path, retention_days=30, clock=lambda: now[0])
+    old = await storage.log_question(record(at=NOW - dt.timedelta(days=40)))
+    await storage.record_vote(old, "apply-e-card", 1)
+    await storage.log_question(record(at=NOW - dt.timedelta(days=1)))
+    await storage.close()
+    assert count(db_path, "questions") == 2
+
+    reopened = await make(db_path, retention_days=30, clock=lambda: now[0])
+    assert count(db_path, "questions") == 1
+    assert count(db_path, "votes") == 1  # voted today: kept until it is old itself
+    now[0] = NOW + dt.timedelta(days=31)
+    await reopened.prune()
+    assert count(db_path, "questions") == 0
+    assert count(db_path, "votes") == 0
+
+
+async def test_daily_prune_runs_in_the_background(make: Make, db_path: Path) -> None:
+    now = [NOW]
+    storage = await make(db_path, retention_days=1, prune_interval=0.05, clock=lambda: now[0])
+    await storage.log_question(record(at=NOW))
+    await storage.flush()
+    now[0] = NOW + dt.timedelta(days=2)
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if count(db_path, "questions") == 0:
+            break
+    assert count(db_path, "questions") == 0
+
+
+# -- concurrency and shutdown ------------------------------------------------------------
+
+
+async def test_concurrent_updates_lose_nothing(make: Make, db_path: Path) -> None:
+    storage = await make(db_path, batch_size=17)
+
+    async def one(number: int) -> None:
+        question_id = await storage.log_question(record(f"问题{number}", user_id=number))
+        await storage.record_vote(question_id, "apply-e-card", 1 if number % 2 else -1)
+        await storage.record_choice(question_id, None)
+
+    await asyncio.gather(*(one(n) for n in range(400)))
+    await storage.close()
+    assert count(db_path, "questions") == 400
+    assert count(db_path, "votes") == 400
+    assert count(db_path, "choices") == 400
+    assert query(db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
+async def test_two_instances_on_one_file(make: Make, db_path: Path) -> None:
+    first = await make(db_path, busy_timeout=5.0)
+    second = await make(db_path, busy_timeout=5.0)
+
+    async def burst(storage: SqliteStorage, tag: str) -> None:
+        for number in range(100):
+            await storage.log_question(record(f"{tag}{number}"))
+            if number % 10 == 0:
+                await asyncio.sleep(0)
+
+    await asyncio.gather(burst(first, "甲"), burst(second, "乙"))
+    await asyncio.gather(first.close(), second.close())
+    assert count(db_path, "questions") == 200
+    assert query(db_path, "SELECT count(DISTINCT id) FROM questions") == [(200,)]
+
+
+async def test_close_flushes_pending_writes(make: Make, db_path: Path) -> None:
+    storage = await make(db_path)
+    for number in range(250):
+        await storage.log_question(record(f"问题{number}"))
+    await storage.close()  # no flush before: close must save them (the SIGTERM path)
+    assert count(db_path, "questions") == 250
+    assert await storage.log_question(record()) is None  # closed: nothing queued
+    await storage.close()  # twice is fine
+
+
+# -- faults: the bot keeps answering ------------------------------------------------------
+
+
+CARD_QUESTIONS = ["电子社保卡怎么领", "领电子社保卡", "怎样申领电子社保卡", "如何办理电子社保卡"]
+CARD_QUESTIONS += [
+    "电子社保卡在哪里领",
+    "电子社保卡去哪申请",
+    "支付宝电子社保卡",
+    "开通电子社保卡",
+]
+
+
+def tiny_faq(tmp_path: Path) -> Faq:
+    folder = tmp_path / "kb"
+    folder.mkdir(exist_ok=True)
+    entry = entry_yaml("apply-e-card", title="怎样领取电子社保卡", questions=CARD_QUESTIONS)
+    (folder / "cards.yaml").write_text(SOURCE + "entries:\n" + entry, encoding="utf-8")
+    return Faq(folder)
+
+
+async def reply_to(faq: Faq, storage: Storage, text: str) -> Reply:
+    """What a message handler does: decide, log (never waiting for the disk), reply."""
+    decision = faq.ask(text)
+    reply = render_decision(decision, faq.kb)
+    started = time.perf_counter()
+    question_id = await storage.log_question(
+        QuestionRecord(
+            "private",
+            7,
+            text,
+            decision.analysis.normalized,
+            str(decision.kind),
+            decision.entry.id if decision.entry else None,
+            decision.score,
+        )
+    )
+    await storage.record_vote(question_id, "apply-e-card", 1)
+    await storage.cached_file_id("images/a.png", "digest")
+    assert time.perf_counter() - started < 0.05
+    return reply
+
+
+async def exercise(storage: SqliteStorage, faq: Faq) -> None:
+    """Every public method, on a store that cannot write; none may raise."""
+    for _ in range(30):
+        reply = await reply_to(faq, storage, "电子社保卡怎么领")
+        assert reply.entry_id == "apply-e-card"
+    await storage.record_choice(None, None)
+    await storage.record_admin_action(1, "reload", "")
+    await storage.cache_file_id("images/a.png", "digest", "FILE")
+    assert isinstance(await storage.top_entries(3), list)
+    assert isinstance(await storage.unanswered(5), list)
+    assert (await storage.stats(7)).days == 7
+    await storage.prune()
+    await storage.flush()
+
+
+async def test_parent_folder_is_a_file(
+    make: Make, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    faq = tiny_faq(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        storage = await make(blocker / "bot.sqlite3")
+        assert not storage.available
+        await exercise(storage, faq)
+        await storage.close()
+    assert warnings_about(caplog, "file system") == 1
+    assert warnings_about(caplog, "unavailable") == 1
+    assert storage.faults["unavailable"] > 1
+    assert (await storage.stats(7)).questions == 0
+
+
+async def test_missing_folder_is_created(make: Make, tmp_path: Path) -> None:
+    storage = await make(tmp_path / "a" / "b" / "c" / "bot.sqlite3")
+    assert storage.available and not storage.faults
+
+
+async def test_read_only_database(
+    make: Make, db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writable = await make(db_path)
+    await writable.log_question(record("已有的问题", "fallback", None))
+    await writable.close()
+    faq = tiny_faq(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        storage = await make(f"file:{db_path}?mode=ro")
+        await exercise(storage, faq)
+        assert (await storage.stats(7)).questions == 1  # still readable
+        assert [g.text for g in await storage.unanswered(5)] == ["已有的问题"]
+        await storage.close()
+    assert warnings_about(caplog, "read-only") == 1
+    assert storage.faults["read-only"] > 1
+    assert count(db_path, "questions") == 1
+
+
+async def test_locked_database(
+    make: Make, db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = await make(db_path)
+    faq = tiny_faq(tmp_path)
+    with caplog.at_level(logging.WARNING), exclusive_lock(db_path):
+        await exercise(storage, faq)
+    assert warnings_about(caplog, "locked") == 1
+    assert storage.faults["locked"] > 1
+    assert storage.dropped > 0
+    await storage.log_question(record("锁放开以后"))  # the lock is gone: writes work again
+    await storage.close()
+    assert query(db_path, "SELECT text FROM questions") == [("锁放开以后",)]
+
+
+async def test_database_locked_while_opening(
+    make: Make, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await (await make(db_path)).close()
+    with caplog.at_level(logging.WARNING), exclusive_lock(db_path):
+        started = time.perf_counter()
+        storage = await make(db_path)
+        assert time.perf_counter() - started < 2
+        assert storage.available  # migrated already; only pruning had to wait
+    await storage.log_question(record())
+    await storage.close()
+    assert count(db_path, "questions") == 1
+    assert warnings_about(caplog, "locked") == 1
+
+
+async def test_locked_while_migrating_retries_later(make: Make, db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    sqlite3.connect(db_path).close()
+    with exclusive_lock(db_path):
+        storage = await make(db_path, reconnect_interval=0.0)
+        assert not storage.available
+    await storage.log_question(record())
+    await storage.close()
+    assert storage.available is False  # closed
+    assert count(db_path, "questions") == 1
+
+
+async def test_full_disk(make: Make, db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    storage = await make(db_path)
+    writer = storage._writer
+    assert writer is not None
+    pages = (await writer.execute_fetchall("PRAGMA page_count"))[0][0]
+    await writer.execute(f"PRAGMA max_page_count = {pages}")
+    with caplog.at_level(logging.WARNING):
+        for number in range(50):
+            assert await storage.log_question(record(f"{number}" + "长" * 900)) is not None
+        await storage.flush()
+    assert warnings_about(caplog, "disk full") == 1
+    assert storage.dropped > 0
+
+
+async def test_not_a_database(
+    make: Make, db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is not a database " * 100)
+    with caplog.at_level(logging.WARNING):
+        storage = await make(db_path)
+        await exercise(storage, tiny_faq(tmp_path))
+    assert not storage.available
+    assert warnings_about(caplog, "corrupt") == 1
+
+
+async def test_full_queue_drops_without_waiting(
+    make: Make, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = await make(db_path, queue_size=5)
+    with caplog.at_level(logging.WARNING), exclusive_lock(db_path):
+        ids = [await storage.log_question(record()) for _ in range(50)]
+        assert None in ids
+        await storage.flush()
+    assert warnings_about(caplog, "queue full") == 1

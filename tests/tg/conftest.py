@@ -1,0 +1,376 @@
+"""A real Application fed real Update objects, with a recording BaseRequest in place of HTTP.
+
+This is python-telegram-bot's own testing approach: ``Application.process_update`` with
+``Update.de_json(raw, bot)``, and a ``BaseRequest`` subclass that records every Bot API call
+(method and decoded parameters, uploads included) and answers with Telegram-shaped JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import MessageEntity, Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, RequestData
+
+from bot.config import Settings
+from bot.core.decision import Thresholds
+from bot.core.faq import Faq
+from bot.storage.memory import MemoryStorage
+from bot.tg.app import App, RateLimiter, build_application
+
+FIXTURE_KB = Path(__file__).resolve().parent.parent / "fixtures" / "kb"
+TOKEN = "123456789:AAHtestTokenForEsscardBotTests-0123"
+BOT_ID = 4242
+BOT_USERNAME = "esscard_test_bot"
+ADMIN_ID = 7001
+USER_ID = 1001
+GROUP_ID = -100555
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "社保卡小助手", "username": BOT_USERNAME}
+
+
+@dataclass
+class Call:
+    """One Bot API request as the bot made it."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    url: str = ""
+
+
+@dataclass
+class Failure:
+    status: int
+    description: str
+    times: int
+    parameters: dict[str, Any] | None = None
+
+
+class RecordingRequest(BaseRequest):
+    """Records every call and answers like Telegram; ``fail()`` makes a method fail."""
+
+    def __init__(self, *, privacy_mode: bool = True) -> None:
+        self.calls: list[Call] = []
+        self.failures: dict[str, list[Failure]] = {}
+        self.privacy_mode = privacy_mode
+        self._message_ids = itertools.count(500)
+        self._file_ids = itertools.count(1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def fail(
+        self,
+        method: str,
+        status: int = 400,
+        description: str = "",
+        times: int = 1,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Make the next *times* calls of *method* fail with *status*."""
+        text = description or f"Bad Request: {method} refused by the test"
+        self.failures.setdefault(method, []).append(Failure(status, text, times, parameters))
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        files: dict[str, tuple[str, bytes]] = {}
+        if request_data and request_data.contains_files:
+            for name, value in request_data.multipart_data.items():
+                filename, content = value[0], value[1]
+                data = content if isinstance(content, bytes) else content.read()
+                files[name] = (filename or name, data)
+        self.calls.append(Call(endpoint, params, files, url))
+        pending = self.failures.get(endpoint)
+        if pending:
+            failure = pending[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                pending.pop(0)
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.status,
+                "description": failure.description,
+            }
+            if failure.parameters:
+                body["parameters"] = failure.parameters
+            return failure.status, json.dumps(body).encode()
+        result = self._result(endpoint, params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    # -- Telegram-shaped results ---------------------------------------------------------
+
+    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        chat_id = int(params.get("chat_id", USER_ID))
+        chat = (
+            {"id": chat_id, "type": "private", "first_name": "测试"}
+            if chat_id > 0
+            else {"id": chat_id, "type": "supergroup", "title": "测试群"}
+        )
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            **extra,
+        }
+
+    def _photo(self, media: object) -> list[dict[str, Any]]:
+        if isinstance(media, str) and not media.startswith(("attach://", "http")):
+            file_id = media
+        else:
+            file_id = f"photo-{next(self._file_ids)}"
+        return [
+            {"file_id": f"{file_id}-small", "file_unique_id": "s", "width": 90, "height": 90},
+            {"file_id": file_id, "file_unique_id": "l", "width": 800, "height": 800},
+        ]
+
+    def _result(self, endpoint: str, params: dict[str, Any]) -> object:
+        if endpoint == "getMe":
+            return {
+                **BOT_USER,
+                "can_join_groups": True,
+                "can_read_all_group_messages": not self.privacy_mode,
+                "supports_inline_queries": True,
+            }
+        if endpoint == "getUpdates":
+            return []
+        if endpoint == "sendMessage":
+            extra = {"text": params["text"]}
+            if "reply_markup" in params:
+                extra["reply_markup"] = params["reply_markup"]
+            return self._message(params, **extra)
+        if endpoint == "sendPhoto":
+            return self._message(params, photo=self._photo(params.get("photo")))
+        if endpoint == "sendMediaGroup":
+            return [
+                self._message(params, photo=self._photo(item["media"]), media_group_id="g1")
+                for item in params["media"]
+            ]
+        if endpoint == "editMessageText":
+            extra = {"text": params["text"], "message_id": params.get("message_id", 1)}
+            message = self._message(params, **extra)
+            if "reply_markup" in params:
+                message["reply_markup"] = params["reply_markup"]
+            return message
+        return True
+
+    # -- what the tests look at ----------------------------------------------------------
+
+    def of(self, method: str) -> list[Call]:
+        """The calls of one method, in order."""
+        return [call for call in self.calls if call.method == method]
+
+    def sent(self) -> list[Call]:
+        """Calls that put something in a chat (messages, photos, albums, edits)."""
+        kinds = {"sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText"}
+        return [call for call in self.calls if call.method in kinds]
+
+    def texts(self) -> list[str]:
+        """The text of every sendMessage, in order."""
+        return [call.params["text"] for call in self.of("sendMessage")]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+def buttons(call: Call) -> list[tuple[str, str]]:
+    """(label, callback_data or url) of every button of a recorded call."""
+    markup = call.params.get("reply_markup") or {}
+    return [
+        (button["text"], button.get("callback_data") or button.get("url", ""))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+class Harness:
+    """An initialised Application and helpers that feed it Telegram-shaped updates."""
+
+    def __init__(self, app: App, request: RecordingRequest, storage: MemoryStorage) -> None:
+        self.app = app
+        self.request = request
+        self.storage = storage
+        self._updates = itertools.count(1)
+        self._messages = itertools.count(10)
+
+    @property
+    def faq(self) -> Faq:
+        faq: Faq = self.app.bot_data["faq"]
+        return faq
+
+    async def feed(self, kind: str, payload: dict[str, Any]) -> None:
+        """Process one update {kind: payload}."""
+        raw = {"update_id": next(self._updates), kind: payload}
+        await self.app.process_update(Update.de_json(raw, self.app.bot))
+
+    @staticmethod
+    def user(user_id: int = USER_ID, **extra: Any) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "张阿姨", **extra}
+
+    @staticmethod
+    def chat(chat_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "张阿姨"}
+        return {"id": chat_id, "type": "supergroup", "title": "社区群"}
+
+    def message(
+        self,
+        text: str | None,
+        *,
+        chat_id: int = USER_ID,
+        user_id: int = USER_ID,
+        entities: list[dict[str, Any]] | None = None,
+        reply_to: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """A message dict; a leading /command gets its bot_command entity."""
+        message: dict[str, Any] = {
+            "message_id": next(self._messages),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.user(user_id),
+            **extra,
+        }
+        if text is not None:
+            message["text"] = text
+            entities = list(entities or [])
+            if text.startswith("/"):
+                command = text.split()[0]
+                entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(command)})
+            if entities:
+                message["entities"] = entities
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        return message
+
+    async def say(self, text: str | None, **kwargs: Any) -> dict[str, Any]:
+        """Send a message (private by default; ``chat_id=GROUP_ID`` for the group)."""
+        message = self.message(text, **kwargs)
+        await self.feed("message", message)
+        return message
+
+    async def press(
+        self,
+        data: str,
+        *,
+        chat_id: int = USER_ID,
+        user_id: int = USER_ID,
+        message_id: int = 77,
+        text: str = "…",
+    ) -> None:
+        """Press a button with *data* on a bot message."""
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": BOT_USER,
+            "text": text,
+        }
+        query = {
+            "id": f"cq{next(self._updates)}",
+            "from": self.user(user_id),
+            "chat_instance": "ci-1",
+            "data": data,
+            "message": message,
+        }
+        await self.feed("callback_query", query)
+
+    async def inline(self, query: str, user_id: int = USER_ID) -> None:
+        """Type ``@bot <query>`` in some chat."""
+        payload = {"id": "iq1", "from": self.user(user_id), "query": query, "offset": ""}
+        await self.feed("inline_query", payload)
+
+    def bot_message(self, chat_id: int = GROUP_ID, text: str = "之前的回答") -> dict[str, Any]:
+        """A message the bot sent earlier, to reply to."""
+        return {
+            "message_id": 3,
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": BOT_USER,
+            "text": text,
+        }
+
+
+def mention(text: str, target: str) -> dict[str, Any]:
+    """A ``mention`` entity for *target* (``@name``) in *text*, in UTF-16 units."""
+    start = text.index(target)
+    offset = len(text[:start].encode("utf-16-le")) // 2
+    return {"type": MessageEntity.MENTION, "offset": offset, "length": len(target)}
+
+
+def settings_for(knowledge: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "token": TOKEN,
+        "api_base_url": "http://127.0.0.1:9/bot",
+        "admin_ids": frozenset({ADMIN_ID}),
+        "knowledge_dir": knowledge,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+MakeHarness = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def make_harness() -> AsyncIterator[MakeHarness]:
+    """Build and initialise an Application on a knowledge folder (the fixture KB by default)."""
+    apps: list[App] = []
+
+    async def make(
+        knowledge: Path = FIXTURE_KB,
+        *,
+        thresholds: Thresholds | None = None,
+        privacy_mode: bool = True,
+        **settings: Any,
+    ) -> Harness:
+        request = RecordingRequest(privacy_mode=privacy_mode)
+        storage = MemoryStorage()
+        config = settings_for(knowledge, **settings)
+        app = build_application(
+            config,
+            Faq(knowledge, thresholds or config.thresholds),
+            storage,
+            request=request,
+            rate_limiter=RateLimiter(network_delays=(0.0, 0.0)),
+            updater=False,
+        )
+        await app.initialize()
+        apps.append(app)
+        return Harness(app, request, storage)
+
+    yield make
+    for app in apps:
+        await app.shutdown()
+
+
+@pytest.fixture
+async def harness(make_harness: MakeHarness) -> Harness:
+    """The bot on the fixture knowledge base."""
+    return await make_harness()
