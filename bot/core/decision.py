@@ -21,13 +21,16 @@ class Kind(StrEnum):
 class Thresholds:
     """Confidence bars; defaults measured with ``esscard-bot eval`` on ``tests/data``."""
 
-    answer: float = 0.55
+    answer: float = 0.53
     """The top candidate needs at least this confidence to be answered."""
     margin: float = 0.0
     """...and must lead the runner-up by this much."""
     suggest: float = 0.30
     """Candidates at or above this are offered as "did you mean"."""
     max_suggestions: int = 3
+    veto_words: int = 10
+    """An out-of-scope word vetoes an answer in questions of at most this many words (0: all);
+    in a longer story it is often an aside ("前几个月被辞退了"), and only its weight counts."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,9 @@ def decide(
     top = eligible[0]
     runner_up = max((c.score for c in ranked if c is not top), default=0.0)
     unexplained = [word for word in analysis.out_of_scope if not _mentions(top.entry, word)]
-    if unexplained:
+    if unexplained and (
+        not thresholds.veto_words or len(analysis.tokens) <= thresholds.veto_words
+    ):
         return Decision(question, Kind.FALLBACK, analysis, ranked)
 
     if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:

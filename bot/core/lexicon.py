@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from bot.core.knowledge import KnowledgeError, Problem
+from bot.core.knowledge import KnowledgeError, Problem, YamlLoader, read_text, yaml_problem
 from bot.core.text import normalize
 
 LEXICON_DIR = "lexicon"
@@ -26,6 +28,16 @@ class Lexicon:
     out_of_scope: frozenset[str]
     intent_words: frozenset[str] = frozenset()
     """Question words ("怎么", "申领"): never enough on their own to pick an entry."""
+    phrases: Mapping[str, str] = field(default_factory=dict)
+    """Variants of several space-separated words ("social security card") -> canonical."""
+
+    def rewrite_phrases(self, normalized: str) -> str:
+        """*normalized* text with every multi-word variant replaced by its canonical word."""
+        if not self.phrases:
+            return normalized
+        return _phrase_pattern(tuple(self.phrases)).sub(
+            lambda match: f" {self.phrases[match[0]]} ", normalized
+        )
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -38,13 +50,25 @@ class Lexicon:
         return self.synonyms.get(token, token)
 
 
-def _read_lines(path: Path, problems: list[Problem]) -> list[tuple[int, str]]:
-    if not path.exists():
-        return []
+@lru_cache(maxsize=8)
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """Longest phrase first, whole words only."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ordered)) + r")(?![a-z0-9])")
+
+
+def _read(path: Path, problems: list[Problem]) -> str | None:
+    """The text of an optional file, or None (a problem noted if it exists but is unreadable)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem(str(path), 1, f"cannot read the file: {error}"))
+        return read_text(path, optional=True)
+    except KnowledgeError as error:
+        problems.extend(error.problems)
+        return None
+
+
+def _read_lines(path: Path, problems: list[Problem]) -> list[tuple[int, str]]:
+    text = _read(path, problems)
+    if text is None:
         return []
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -55,22 +79,24 @@ def _read_lines(path: Path, problems: list[Problem]) -> list[tuple[int, str]]:
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> object:
-    if not path.exists():
+    text = _read(path, problems)
+    if text is None:
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        problems.append(
-            Problem(str(path), mark.line + 1 if mark else 1, f"YAML syntax error: {error.problem}")
-        )
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        problems.append(Problem(str(path), 1, f"cannot read the file: {error}"))
+        return yaml.load(text, Loader=YamlLoader)
+    except (yaml.YAMLError, RecursionError) as error:
+        problems.append(yaml_problem(str(path), text, error))
     return None
 
 
 def _word(raw: object) -> str:
     return normalize(str(raw)).replace(" ", "")
+
+
+def _variant(raw: object) -> str:
+    """A synonym variant: one word, or several words of a Latin-script phrase."""
+    text = normalize(str(raw))
+    return text if re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)+", text) else text.replace(" ", "")
 
 
 def _word_list(path: Path, problems: list[Problem]) -> frozenset[str]:
@@ -99,32 +125,55 @@ def _user_words(path: Path, problems: list[Problem]) -> dict[str, int | None]:
     return words
 
 
+def _compose(path: Path, problems: list[Problem]) -> yaml.Node | None:
+    text = _read(path, problems)
+    if text is None:
+        return None
+    try:
+        return yaml.compose(text, Loader=YamlLoader)
+    except (yaml.YAMLError, RecursionError) as error:
+        problems.append(yaml_problem(str(path), text, error))
+    return None
+
+
 def _synonyms(path: Path, problems: list[Problem]) -> dict[str, str]:
-    data = _read_yaml(path, problems)
-    if data is None:
+    """Variant -> canonical; a variant of several words is kept with single spaces.
+
+    A canonical word may head several groups (say one of Chinese, one of English variants).
+    """
+    root = _compose(path, problems)
+    if root is None:
         return {}
-    if not isinstance(data, dict):
-        problems.append(Problem(str(path), 1, "synonyms must map a canonical word to a list"))
+    file = str(path)
+    if not isinstance(root, yaml.MappingNode):
+        line = root.start_mark.line + 1
+        problems.append(Problem(file, line, "synonyms must map a canonical word to a list"))
         return {}
     synonyms: dict[str, str] = {}
-    for raw_canonical, variants in data.items():
-        canonical = _word(raw_canonical)
-        if not isinstance(variants, list):
+    for key, value in root.value:
+        line = key.start_mark.line + 1
+        canonical = _word(key.value) if isinstance(key, yaml.ScalarNode) else ""
+        if not canonical:
+            problems.append(Problem(file, line, "a synonym group needs a word before the colon"))
+            continue
+        if not isinstance(value, yaml.SequenceNode) or not all(
+            isinstance(item, yaml.ScalarNode) for item in value.value
+        ):
             problems.append(
-                Problem(str(path), 1, f"synonyms of {raw_canonical!r} must be a list of words")
+                Problem(file, line, f"synonyms of {key.value!r} must be a list of words, [a, b]")
             )
             continue
-        for raw_variant in variants:
-            variant = _word(raw_variant)
+        for item in value.value:
+            variant = _variant(item.value)
             if not variant or variant == canonical:
                 continue
             if synonyms.get(variant, canonical) != canonical:
                 problems.append(
                     Problem(
-                        str(path),
-                        1,
-                        f"{raw_variant!r} is listed under both {synonyms[variant]!r} and "
-                        f"{raw_canonical!r}; keep it under one",
+                        file,
+                        item.start_mark.line + 1,
+                        f"{item.value!r} is listed under both {synonyms[variant]!r} and "
+                        f"{key.value!r}; keep it under one",
                     )
                 )
             synonyms[variant] = canonical
@@ -166,4 +215,5 @@ def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
     )
     if problems:
         raise KnowledgeError(problems)
-    return Lexicon(words, synonyms, stopwords, out_of_scope, intent_words)
+    phrases = {variant: synonyms.pop(variant) for variant in list(synonyms) if " " in variant}
+    return Lexicon(words, synonyms, stopwords, out_of_scope, intent_words, phrases)

@@ -33,7 +33,7 @@ class Weights:
     """Up to this many words, a question's unknown words weigh in full; beyond, less."""
     out_of_scope_weight: float = 6.0
     """Weight of a word naming a topic the knowledge base does not cover."""
-    second: float = 0.3
+    second: float = 0.2
     """Share of an entry's score taken from its second-best phrasing."""
     evidence: float = 2.0
     """Weight of matched words at which an entry's coverage counts in full."""

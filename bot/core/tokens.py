@@ -22,6 +22,8 @@ MIN_REPAIR_CHARS = 2
 COMMON_WORD_FREQ = 100
 """A jieba word at least this frequent is a real word, not a typo (公伤 3, 事业 10025)."""
 MAX_MERGE_TOKENS = 3
+QUESTION_CHARS = frozenset("什么啥怎咋哪几吗呢")
+"""A word holding one of these asks something (干什么, 咋整): never a typo repair's target."""
 
 
 @cache
@@ -82,7 +84,11 @@ class Segmenter:
         index: dict[tuple[int, str], list[str]] = defaultdict(list)
         readings = _readings()
         for word in words:
-            if len(word) >= MIN_REPAIR_CHARS and all(ch in readings for ch in word):
+            if (
+                len(word) >= MIN_REPAIR_CHARS
+                and all(ch in readings for ch in word)
+                and not QUESTION_CHARS.intersection(word)
+            ):
                 for first in readings[word[0]]:
                     index[len(word), first].append(word)
         return dict(index)
@@ -140,7 +146,7 @@ class Segmenter:
 
     def tokens(self, normalized: str, *, repair: bool = True) -> list[str]:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
-        raw = self._tokenizer.lcut(normalized)
+        raw = self._tokenizer.lcut(self.lexicon.rewrite_phrases(normalized))
         if repair:
             raw = self._repaired(raw)
         stopwords = self.lexicon.stopwords
