@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import csv
 import io
 import json
 import subprocess
@@ -10,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import KNOWLEDGE, ROOT
+from tests.tg.conftest import ADMIN_ID, FIXTURE_KB, buttons, sqlite_bot
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -102,3 +105,39 @@ def test_python_dash_m_bot_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == "unemployment-benefits"
+
+
+def test_report_reads_the_database_the_bot_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "data" / "bot.sqlite3"
+
+    async def conversation() -> None:
+        async with sqlite_bot(database) as bot:
+            harness = bot.harness
+            await harness.say("电子社保卡怎么领", user_id=1)
+            [answer] = harness.request.of("sendMessage")
+            vote = next(data for label, data in buttons(answer) if label == "👎 没用")
+            await harness.press(vote, user_id=1)
+            await harness.say("护照怎么办理", user_id=2)
+            await harness.say("请问护照怎么办理", user_id=3)
+            await harness.say("/stats", user_id=ADMIN_ID, chat_id=ADMIN_ID)  # not a question
+
+    asyncio.run(conversation())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_DATABASE", str(database))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    assert main(["--knowledge", str(FIXTURE_KB), "report", "--days", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "最近 3 天的统计" in out and "提问 3 次，来自 3 位用户。" in out
+    assert "1. 怎样领取电子社保卡 <新> & 快：1 次  👍 0 👎 1" in out  # titles from --knowledge
+    assert "请问护照怎么办理 ×2" in out
+
+    assert main(["report", "--csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["section", "key", "metric", "value"]
+    assert ["summary", "", "questions", "3"] in rows
+    assert ["summary", "", "fallback", "2"] in rows
+    assert ["entry", "apply-e-card", "down", "1"] in rows
+    assert ["unanswered", "请问护照怎么办理", "count", "2"] in rows

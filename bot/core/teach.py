@@ -186,7 +186,8 @@ def _check(kb: KnowledgeBase, question: str, entry_id: str) -> TeachResult | Non
     if entry_id not in kb.by_id:
         close = process.extract(entry_id, list(kb.by_id), scorer=fuzz.WRatio, limit=3)
         hint = "、".join(match[0] for match in close if match[1] >= 50)
-        more = f"相近的有：{hint}。" if hint else "用 /menu 可以看到各条目。"
+        known = "、".join(sorted(kb.by_id))
+        more = f"相近的有：{hint}。" if hint else f"现有的条目 id：{known}。"
         return TeachResult(False, f"没有 id 为「{entry_id}」的条目。{more}", question, entry_id)
     key = normalize(question)
     for entry in kb.entries:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.storage.report import Group, Stats
+
 
 @dataclass(frozen=True)
 class QuestionRecord:
@@ -24,6 +26,10 @@ class QuestionRecord:
 
 class Storage(Protocol):
     """Persistence used by the Telegram adapter. Methods never raise on storage faults."""
+
+    @property
+    def available(self) -> bool:
+        """Whether the store can be read and written now."""
 
     async def open(self) -> None:
         """Prepare the store (create, migrate)."""
@@ -51,3 +57,9 @@ class Storage(Protocol):
 
     async def top_entries(self, limit: int) -> list[str]:
         """Ids of the most answered entries, most first."""
+
+    async def stats(self, days: int = 7) -> Stats:
+        """The /stats figures over the last *days* days (empty figures when unreadable)."""
+
+    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group]:
+        """Unanswered and "none of these" questions, similar ones grouped, newest first."""

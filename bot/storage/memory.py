@@ -5,9 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
+from bot.core.privacy import PLACEHOLDERS
 from bot.storage.base import QuestionRecord
+from bot.storage.report import (
+    BEIJING_HOURS,
+    EntryFigures,
+    Group,
+    Stats,
+    UnansweredQuestion,
+    group_questions,
+)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -17,6 +31,7 @@ class Vote:
     question_id: int | None
     entry_id: str
     vote: int
+    at: dt.datetime = field(default_factory=_utc_now)
 
 
 @dataclass(frozen=True)
@@ -25,6 +40,7 @@ class Choice:
 
     question_id: int | None
     entry_id: str | None
+    at: dt.datetime = field(default_factory=_utc_now)
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,11 @@ class AdminAction:
 class MemoryStorage:
     """Keeps everything in lists and dicts for the life of the process."""
 
-    def __init__(self) -> None:
+    available = True
+    """Memory is always there."""
+
+    def __init__(self, clock: Callable[[], dt.datetime] = _utc_now) -> None:
+        self.clock = clock
         self.questions: dict[int, QuestionRecord] = {}
         self.votes: list[Vote] = []
         self.choices: list[Choice] = []
@@ -60,7 +80,7 @@ class MemoryStorage:
     async def log_question(self, record: QuestionRecord) -> int | None:
         """Keep the question; return its id."""
         question_id = next(self._ids)
-        self.questions[question_id] = replace(record, at=record.at or dt.datetime.now(dt.UTC))
+        self.questions[question_id] = replace(record, at=record.at or self.clock())
         return question_id
 
     async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
@@ -69,11 +89,11 @@ class MemoryStorage:
             return
         if question_id is not None:
             self.votes = [v for v in self.votes if v.question_id != question_id]
-        self.votes.append(Vote(question_id, entry_id, 1 if vote > 0 else -1))
+        self.votes.append(Vote(question_id, entry_id, 1 if vote > 0 else -1, self.clock()))
 
     async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
         """Keep a "did you mean" choice."""
-        self.choices.append(Choice(question_id, entry_id))
+        self.choices.append(Choice(question_id, entry_id, self.clock()))
 
     async def record_admin_action(self, admin_id: int, action: str, detail: str) -> None:
         """Keep an admin action."""
@@ -100,3 +120,60 @@ class MemoryStorage:
         counts.update(choice.entry_id for choice in self.choices if choice.entry_id)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         return [entry_id for entry_id, _ in ranked[: max(limit, 0)]]
+
+    def _at(self, record: QuestionRecord) -> dt.datetime:
+        return record.at or self.clock()
+
+    async def stats(self, days: int = 7) -> Stats:
+        """The /stats figures over the last *days* days, as ``SqliteStorage`` computes them."""
+        now = self.clock()
+        since = now - dt.timedelta(days=days)
+        recent = [r for r in self.questions.values() if self._at(r) >= since]
+        figures: dict[str, Counter[str]] = {}
+        for record in recent:
+            if record.decision == "answer" and record.entry_id:
+                figures.setdefault(record.entry_id, Counter())["answers"] += 1
+        choices = [choice for choice in self.choices if choice.at >= since]
+        for choice in choices:
+            if choice.entry_id:
+                figures.setdefault(choice.entry_id, Counter())["chosen"] += 1
+        for vote in self.votes:
+            if vote.at >= since:
+                figures.setdefault(vote.entry_id, Counter())[
+                    "up" if vote.vote > 0 else "down"
+                ] += 1
+        entries = sorted(
+            (EntryFigures(entry_id, **counts) for entry_id, counts in figures.items()),
+            key=lambda f: (-f.served, -(f.up + f.down), f.entry_id),
+        )
+        beijing = dt.timedelta(hours=BEIJING_HOURS)
+        hours = Counter((self._at(r) + beijing).hour for r in recent)
+        decisions = Counter(r.decision for r in recent)
+        return Stats(
+            days=days,
+            since=since,
+            until=now,
+            questions=len(recent),
+            answered=decisions["answer"],
+            suggested=decisions["suggest"],
+            fallback=decisions["fallback"],
+            users=len({r.user_id for r in recent if r.user_id is not None}),
+            none_of_these=sum(choice.entry_id is None for choice in choices),
+            private=sum(any(mark in r.text for mark in PLACEHOLDERS.values()) for r in recent),
+            entries=tuple(entries),
+            hours=tuple(sorted(hours.items(), key=lambda item: (-item[1], item[0]))),
+        )
+
+    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group]:
+        """Fallback and "none of these" questions, similar ones grouped, newest group first."""
+        since = self.clock() - dt.timedelta(days=days) if days else None
+        rejected = {c.question_id for c in self.choices if c.entry_id is None}
+        questions = [
+            UnansweredQuestion(
+                question_id, self._at(r), r.text, r.normalized, question_id in rejected
+            )
+            for question_id, r in self.questions.items()
+            if (r.decision == "fallback" or question_id in rejected)
+            and (since is None or self._at(r) >= since)
+        ]
+        return group_questions(questions)[: max(limit, 0)]

@@ -34,7 +34,7 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.core.faq import Faq
 from bot.storage.base import Storage
-from bot.tg import errors, handlers
+from bot.tg import admin, errors, handlers
 from bot.tg.groups import ADDRESSED
 from bot.tg.state import bot_data
 
@@ -60,7 +60,13 @@ GROUP_COMMANDS = [
     BotCommand("menu", "按分类浏览全部问题"),
     BotCommand("help", "使用说明"),
 ]
-ADMIN_COMMANDS = [*PRIVATE_COMMANDS, BotCommand("reload", "管理员：重新加载知识库")]
+ADMIN_COMMANDS = [
+    *PRIVATE_COMMANDS,
+    BotCommand("stats", "管理员：使用统计，例如 /stats 30"),
+    BotCommand("unanswered", "管理员：没能回答的问题，例如 /unanswered 20"),
+    BotCommand("teach", "管理员：教新问法 /teach 问题 => 条目id，/teach undo 撤销"),
+    BotCommand("reload", "管理员：重新加载知识库"),
+]
 
 App = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 JSONDict = dict[str, Any]
@@ -117,7 +123,10 @@ def add_handlers(application: App) -> None:
             CommandHandler("help", handlers.help_command, filters=message),
             CommandHandler("menu", handlers.menu, filters=message),
             CommandHandler("ask", handlers.ask, filters=message),
-            CommandHandler("reload", handlers.reload, filters=message),
+            CommandHandler("reload", admin.reload, filters=message),
+            CommandHandler("stats", admin.stats, filters=message),
+            CommandHandler("unanswered", admin.unanswered, filters=message),
+            CommandHandler("teach", admin.teach, filters=message),
             MessageHandler(message & filters.COMMAND, handlers.unknown_command),
             MessageHandler(private & filters.TEXT, handlers.private_text),
             MessageHandler(groups & filters.TEXT & ADDRESSED, handlers.group_text),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import (
@@ -21,7 +20,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.core.decision import Decision, Kind
-from bot.core.knowledge import Entry, KnowledgeBase, KnowledgeError
+from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.privacy import redact
 from bot.core.render import (
     HOTLINE,
@@ -43,7 +42,7 @@ from bot.storage.base import QuestionRecord
 from bot.tg.callbacks import MAX_BYTES, Pressed, decode, resolve, short_ref
 from bot.tg.groups import question_text
 from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
-from bot.tg.state import faq_of, runtime_of, settings_of, storage_of
+from bot.tg.state import faq_of, runtime_of, storage_of
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,6 @@ ASK_EXAMPLE = "请把问题写在 /ask 后面，比如：/ask 电子社保卡怎
 STALE_BUTTON = "这个按钮已经过期了。请重新提问，或发送 /menu 查看全部问题。"
 THANKS_UP = "谢谢您的反馈！"
 THANKS_DOWN = f"谢谢反馈！可以换个说法再问问，或拨打人社服务热线 {HOTLINE} 咨询。"
-ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
-RELOAD_FAILED = "知识库有 {count} 处问题，没有加载，仍在使用原来的版本：\n{problems}"
-RELOAD_ERROR = "重新加载失败（{error}），仍在使用原来的版本。详情见日志。"
 NOT_FOUND_INLINE = "没找到？打开小助手提问"
 OPEN_IN_BOT = "在小助手里查看"
 
@@ -167,43 +163,6 @@ async def unknown_command(update: Update, context: Context) -> None:
     addressed = command.lower().endswith(f"@{(context.bot.username or '').lower()}")
     if not _in_group(update) or addressed:
         await _send(update, context, render_text(UNKNOWN_COMMAND))
-
-
-async def reload(update: Update, context: Context) -> None:
-    """/reload (admins): re-read the knowledge base; keep the old one if anything is wrong."""
-    user = update.effective_user
-    chat = update.effective_chat
-    if user is None or user.id not in settings_of(context).admin_ids:
-        log.warning(
-            "Refused /reload from user %s (not in BOT_ADMIN_IDS) in a %s chat.",
-            user.id if user else "unknown",
-            chat.type if chat else "unknown",
-        )
-        await _send(update, context, render_text(ADMIN_ONLY))
-        return
-    faq, storage = faq_of(context), storage_of(context)
-    async with runtime_of(context).reload_lock:
-        try:
-            report = await asyncio.to_thread(faq.reload)
-        except KnowledgeError as error:
-            problems = "\n".join(str(problem) for problem in error.problems)
-            log.warning("/reload by %s failed:\n%s", user.id, problems)
-            await storage.record_admin_action(
-                user.id, "reload", f"failed: {len(error.problems)} problem(s)\n{problems}"
-            )
-            text = RELOAD_FAILED.format(count=len(error.problems), problems=problems)
-            await _send(update, context, render_text(text))
-            return
-        except Exception as error:
-            log.exception("/reload by %s failed unexpectedly", user.id)
-            await storage.record_admin_action(user.id, "reload", f"failed: {error!r}")
-            text = RELOAD_ERROR.format(error=type(error).__name__)
-            await _send(update, context, render_text(text))
-            return
-    summary = report.summary()
-    log.info("/reload by %s: %s", user.id, summary.replace("\n", "; "))
-    await storage.record_admin_action(user.id, "reload", summary)
-    await _send(update, context, render_text(summary))
 
 
 # -- messages ------------------------------------------------------------------------------

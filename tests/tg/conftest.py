@@ -11,6 +11,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from bot.config import Settings
 from bot.core.decision import Thresholds
 from bot.core.faq import Faq
 from bot.storage.memory import MemoryStorage
+from bot.storage.sqlite import SqliteStorage
 from bot.tg.app import App, RateLimiter, build_application
 
 FIXTURE_KB = Path(__file__).resolve().parent.parent / "fixtures" / "kb"
@@ -374,3 +376,40 @@ async def make_harness() -> AsyncIterator[MakeHarness]:
 async def harness(make_harness: MakeHarness) -> Harness:
     """The bot on the fixture knowledge base."""
     return await make_harness()
+
+
+@dataclass
+class SqliteBot:
+    """The bot with a real SQLite file as its storage: read figures from ``db`` (the
+    harness's in-memory ``storage`` is not used)."""
+
+    harness: Harness
+    db: SqliteStorage
+
+
+@asynccontextmanager
+async def sqlite_bot(
+    database: Path | str, knowledge: Path = FIXTURE_KB, **options: Any
+) -> AsyncIterator[SqliteBot]:
+    """The bot on *knowledge* storing in *database* (a path or a ``file:`` URI); storage is
+    opened as ``post_init`` would, and closed (pending writes flushed) on exit."""
+    request = RecordingRequest()
+    config = settings_for(knowledge, database=Path(str(database)))
+    options.setdefault("busy_timeout", 0.1)
+    options.setdefault("retry_delays", (0.01, 0.02))
+    db = SqliteStorage(database, **options)
+    app = build_application(
+        config,
+        Faq(knowledge, config.thresholds),
+        db,
+        request=request,
+        rate_limiter=RateLimiter(network_delays=(0.0, 0.0)),
+        updater=False,
+    )
+    await app.initialize()
+    await db.open()
+    try:
+        yield SqliteBot(Harness(app, request, MemoryStorage()), db)
+    finally:
+        await db.close()
+        await app.shutdown()

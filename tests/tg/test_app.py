@@ -67,7 +67,10 @@ async def test_post_init_opens_storage_and_registers_commands(harness: Harness) 
     assert menus == {
         ("all_private_chats", None): ["start", "menu", "ask", "help"],
         ("all_group_chats", None): ["ask", "menu", "help"],
-        ("chat", ADMIN_ID): ["start", "menu", "ask", "help", "reload"],
+        ("chat", ADMIN_ID): [
+            *("start", "menu", "ask", "help"),
+            *("stats", "unanswered", "teach", "reload"),
+        ],
     }
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +10,9 @@ from bot.core.decision import Thresholds
 from bot.core.render import HOTLINE, NONE_OF_THESE_TEXT, PRIVACY_NOTICE, WELCOME_TEXT
 from bot.tg import handlers
 from tests.tg.conftest import (
-    ADMIN_ID,
     BOT_ID,
     BOT_USER,
     BOT_USERNAME,
-    FIXTURE_KB,
     GROUP_ID,
     USER_ID,
     Harness,
@@ -491,94 +485,6 @@ async def test_inline_query_without_an_answer_offers_the_bot(harness: Harness) -
     [call] = harness.request.of("answerInlineQuery")
     assert call.params["results"] == []
     assert call.params["button"]["start_parameter"] == "inline"
-
-
-# -- admin /reload ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def kb_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(FIXTURE_KB, target)
-    return target
-
-
-async def test_reload_by_an_admin_swaps_in_the_new_knowledge(
-    make_harness: MakeHarness, kb_dir: Path
-) -> None:
-    harness = await make_harness(kb_dir)
-    path = kb_dir / "cards.yaml"
-    path.write_text(
-        path.read_text("utf-8").replace("title: 电子社保卡能做什么", "title: 电子社保卡的用处"),
-        "utf-8",
-    )
-    await harness.say("/reload", user_id=ADMIN_ID, chat_id=ADMIN_ID)
-    [reply] = harness.request.texts()
-    assert "3 个条目" in reply and "修改：e-card-uses" in reply and "新增：无" in reply
-    assert harness.faq.kb.by_id["e-card-uses"].title == "电子社保卡的用处"
-    [action] = harness.storage.admin_actions
-    assert (action.admin_id, action.action) == (ADMIN_ID, "reload")
-    assert "e-card-uses" in action.detail
-
-
-async def test_failed_reload_lists_every_error_and_keeps_the_old_knowledge(
-    make_harness: MakeHarness, kb_dir: Path
-) -> None:
-    harness = await make_harness(kb_dir)
-    path = kb_dir / "cards.yaml"
-    text = path.read_text("utf-8")
-    text = text.replace("  - id: e-card-uses", "  - id: Bad_Id").replace(
-        "related: [apply-e-card]", "related: [nowhere]"
-    )
-    path.write_text(text, "utf-8")
-    await harness.say("/reload", user_id=ADMIN_ID, chat_id=ADMIN_ID)
-    [reply] = harness.request.texts()
-    problems = [line for line in reply.splitlines() if line.startswith(str(path))]
-    assert len(problems) >= 2, reply
-    assert all(line.split(":")[1].isdigit() for line in problems)
-    assert "原来的版本" in reply
-    assert "e-card-uses" in harness.faq.kb.by_id  # the old knowledge base still serves
-    await harness.say("电子社保卡有什么用")
-    assert harness.request.texts()[-1].startswith("<b>电子社保卡能做什么</b>")
-    assert harness.storage.admin_actions[0].detail.startswith("failed")
-
-
-async def test_reload_is_refused_and_logged_for_everyone_else(
-    make_harness: MakeHarness, kb_dir: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    harness = await make_harness(kb_dir)
-    (kb_dir / "cards.yaml").write_text("entries: [broken", "utf-8")
-    with caplog.at_level(logging.WARNING, logger="bot.tg.handlers"):
-        await harness.say("/reload", user_id=USER_ID)
-    assert harness.request.texts() == [handlers.ADMIN_ONLY]
-    assert any(
-        "Refused /reload" in r.getMessage() and str(USER_ID) in r.getMessage()
-        for r in caplog.records
-    )
-    assert harness.storage.admin_actions == []
-
-
-async def test_reload_runs_in_a_thread_without_blocking_answers(
-    make_harness: MakeHarness, kb_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    harness = await make_harness(kb_dir)
-    reload = harness.faq.reload
-
-    def slow_reload() -> object:
-        time.sleep(0.5)
-        return reload()
-
-    monkeypatch.setattr(harness.faq, "reload", slow_reload)
-    started = time.perf_counter()
-    admin = harness.message("/reload", user_id=ADMIN_ID, chat_id=ADMIN_ID)
-    reloading = asyncio.create_task(harness.feed("message", admin))
-    await asyncio.sleep(0.05)
-    await harness.say("电子社保卡怎么领")
-    answered = time.perf_counter() - started
-    await reloading
-    assert answered < 0.4
-    texts = harness.request.texts()
-    assert texts[0].startswith(APPLY_TITLE_HTML) and "重新加载" in texts[-1]
 
 
 # -- the bot's own id is not a user ---------------------------------------------------------

@@ -1,0 +1,210 @@
+"""Admin commands (users in ``BOT_ADMIN_IDS``, private chats): /reload, /stats, /unanswered,
+/teach. Anyone else is refused politely and the attempt is logged.
+
+Replies are plain text, HTML-escaped and split into messages of at most 4,096 characters by
+``send_reply``. Storage never raises; when it cannot be read the admin is told so plainly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.core.faq import Faq
+from bot.core.knowledge import KnowledgeError
+from bot.core.render import render_text
+from bot.core.teach import USAGE as TEACH_USAGE
+from bot.core.teach import TeachResult, is_undo, teach_command
+from bot.storage.report import (
+    DEFAULT_STATS_DAYS,
+    DEFAULT_UNANSWERED,
+    MAX_DAYS,
+    MAX_UNANSWERED,
+    STATS_USAGE,
+    UNANSWERED_USAGE,
+    format_stats,
+    format_unanswered,
+    parse_count,
+)
+from bot.tg.sending import Target, send_reply
+from bot.tg.state import faq_of, runtime_of, settings_of, storage_of
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
+PRIVATE_ONLY = "管理员命令请在和我的私聊里使用：统计和用户的提问不宜发到群里。"
+RELOAD_FAILED = "知识库有 {count} 处问题，没有加载，仍在使用原来的版本：\n{problems}"
+RELOAD_ERROR = "重新加载失败（{error}），仍在使用原来的版本。详情见日志。"
+BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。\n" + STATS_USAGE
+BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。\n" + UNANSWERED_USAGE
+STORAGE_DOWN = (
+    "⚠️ 数据库（{database}）现在用不了，{what}读不出来。机器人照常回答问题，只是暂时不记录。"
+    "原因见日志（搜索 Storage problem）。"
+)
+STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
+TAUGHT = "知识库已重新加载，现在就生效。"
+TAUGHT_NOT_LOADED = "⚠️ learned.yaml 已经改好，但没能生效：{reload}"
+
+
+def _in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE
+
+
+def _argument(update: Update) -> str:
+    """What follows the command word (``/teach@bot 问题 => id`` -> ``问题 => id``)."""
+    message = update.effective_message
+    parts = (message.text or "").split(maxsplit=1) if message else []
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def _reply(update: Update, context: Context, text: str) -> None:
+    """Send plain *text* to the update's chat (escaped, split if long)."""
+    message = update.effective_message
+    if message is None:
+        return
+    target = Target.of(message, quote=_in_group(update))
+    await send_reply(context.bot, target, render_text(text), storage_of(context))
+
+
+async def _admin(update: Update, context: Context) -> int | None:
+    """The admin's user id; None after refusing anyone else, or an admin in a group."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    command = ((message.text or "").split(maxsplit=1) or [""])[0] if message else ""
+    command = command.partition("@")[0] or "an admin command"
+    if user is None or user.id not in settings_of(context).admin_ids:
+        log.warning(
+            "Refused %s from user %s (not in BOT_ADMIN_IDS) in a %s chat.",
+            command,
+            user.id if user else "unknown",
+            chat.type if chat else "unknown",
+        )
+        await _reply(update, context, ADMIN_ONLY)
+        return None
+    if _in_group(update):
+        log.info("Admin %s sent %s in a group; asked to use a private chat.", user.id, command)
+        await _reply(update, context, PRIVATE_ONLY)
+        return None
+    return user.id
+
+
+async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]]) -> str:
+    """The text *report* makes, or a plain explanation when the database cannot be read."""
+    if not storage_of(context).available:
+        return STORAGE_DOWN.format(database=settings_of(context).database, what=what)
+    try:
+        return await report()
+    except Exception as error:  # storage never raises; this is the last line of defence
+        log.exception("Reading the %s failed", what)
+        return STORAGE_ERROR.format(what=what, error=type(error).__name__)
+
+
+async def _reload(faq: Faq, admin_id: int) -> tuple[str, str | None]:
+    """Re-read the FAQ (the caller holds the reload lock): the admin's text, and the failure
+    for the admin log (None when it worked)."""
+    try:
+        report = await asyncio.to_thread(faq.reload)
+    except KnowledgeError as error:
+        problems = "\n".join(str(problem) for problem in error.problems)
+        log.warning("Reload by %s failed:\n%s", admin_id, problems)
+        failure = f"failed: {len(error.problems)} problem(s)\n{problems}"
+        return RELOAD_FAILED.format(count=len(error.problems), problems=problems), failure
+    except Exception as error:
+        log.exception("Reload by %s failed unexpectedly", admin_id)
+        return RELOAD_ERROR.format(error=type(error).__name__), f"failed: {error!r}"
+    summary = report.summary()
+    log.info("Reload by %s: %s", admin_id, summary.replace("\n", "; "))
+    return summary, None
+
+
+def _taught(result: TeachResult, reload: str, failure: str | None) -> str:
+    """The /teach reply: what was learned or undone and whether it is in use, or why not."""
+    if not result.ok:
+        return result.message
+    if failure is not None:
+        return f"{result.message}\n\n" + TAUGHT_NOT_LOADED.format(reload=reload)
+    return f"{result.message}\n{TAUGHT}"
+
+
+async def _stats_text(context: Context, days: int) -> str:
+    kb = faq_of(context).kb
+    stats = await storage_of(context).stats(days)
+    return format_stats(stats, {entry.id: entry.title for entry in kb.entries})
+
+
+async def _unanswered_text(context: Context, limit: int) -> str:
+    return format_unanswered(await storage_of(context).unanswered(limit))
+
+
+# -- the commands ------------------------------------------------------------------------
+
+
+async def reload(update: Update, context: Context) -> None:
+    """/reload: re-read the knowledge base; keep the old one if anything is wrong."""
+    admin_id = await _admin(update, context)
+    if admin_id is None:
+        return
+    async with runtime_of(context).reload_lock:
+        text, failure = await _reload(faq_of(context), admin_id)
+    await storage_of(context).record_admin_action(admin_id, "reload", failure or text)
+    await _reply(update, context, text)
+
+
+async def stats(update: Update, context: Context) -> None:
+    """/stats [days]: questions, answer rates, top entries and votes (last 7 days by default)."""
+    if await _admin(update, context) is None:
+        return
+    value = _argument(update)
+    days = parse_count(value, DEFAULT_STATS_DAYS, MAX_DAYS)
+    if days is None:
+        await _reply(update, context, BAD_DAYS.format(value=value, maximum=MAX_DAYS))
+        return
+    await _reply(
+        update, context, await _read(context, "统计", partial(_stats_text, context, days))
+    )
+
+
+async def unanswered(update: Update, context: Context) -> None:
+    """/unanswered [N]: the latest questions the bot could not answer, similar ones merged."""
+    if await _admin(update, context) is None:
+        return
+    value = _argument(update)
+    limit = parse_count(value, DEFAULT_UNANSWERED, MAX_UNANSWERED)
+    if limit is None:
+        await _reply(update, context, BAD_COUNT.format(value=value, maximum=MAX_UNANSWERED))
+        return
+    text = await _read(context, "未回答的问题", partial(_unanswered_text, context, limit))
+    await _reply(update, context, text)
+
+
+async def teach(update: Update, context: Context) -> None:
+    """/teach <question> => <entry-id>: learn a phrasing; ``/teach undo`` takes it back."""
+    admin_id = await _admin(update, context)
+    if admin_id is None:
+        return
+    text = _argument(update)
+    if not text:
+        await _reply(update, context, TEACH_USAGE)
+        return
+    faq = faq_of(context)
+    reload_text, failure = "", None
+    async with runtime_of(context).reload_lock:
+        result = await asyncio.to_thread(teach_command, faq.directory, text)
+        if result.ok:
+            reload_text, failure = await _reload(faq, admin_id)
+    detail = (
+        f"{result.question} => {result.entry_id}" if result.ok else "failed: " + result.message
+    )
+    if failure is not None:
+        detail += f"\nreload {failure}"
+    action = "teach undo" if is_undo(text) else "teach"
+    await storage_of(context).record_admin_action(admin_id, action, detail)
+    await _reply(update, context, _taught(result, reload_text, failure))
