@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import html.parser
 
+import pytest
+
 from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.render import (
+    GREETING_TEXT,
     HOTLINE,
+    THANKS_TEXT,
     Action,
     render_category,
     render_decision,
@@ -119,3 +123,20 @@ def test_caption_truncation() -> None:
     assert truncate_caption("短") == "短"
     long = truncate_caption("字" * 2000)
     assert len(long) == 1024 and long.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("你好！", GREETING_TEXT), ("謝謝", THANKS_TEXT), ("Thank you", THANKS_TEXT)],
+)
+def test_a_bare_greeting_or_thanks_gets_a_friendly_reply(
+    faq: Faq, question: str, expected: str
+) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is Kind.FALLBACK
+    assert render_decision(decision, faq.kb).text == expected
+
+
+def test_a_greeting_with_a_question_is_answered(faq: Faq) -> None:
+    decision = faq.ask("你好，电子社保卡怎么领")
+    assert render_decision(decision, faq.kb).entry_id == "apply-e-card"
