@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,8 @@ from bot.core.text import normalize
 
 LEARNED_FILE = "learned.yaml"
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ID_CHARS = 64
+"""Telegram's limit for a /start deep-link parameter."""
 MIN_QUESTIONS = 8
 MAX_TITLE_CHARS = 30
 MAX_CAPTION_CHARS = 1024
@@ -111,6 +114,86 @@ class KnowledgeError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
+class BadValueError(yaml.constructor.ConstructorError):
+    """A YAML value that looks like a date or number but is not one (``2021-13-45``, ``0x_``)."""
+
+
+class YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, where a value it cannot convert is a located YAML error.
+
+    The plain safe loader lets a bare ``ValueError`` escape for ``date: 2021-13-45``.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as error:
+            shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            raise BadValueError(
+                None,
+                None,
+                f"the value {shown!r} cannot be read ({error}); put it in quotes if it is text",
+                node.start_mark,
+            ) from error
+
+
+def read_text(path: Path, *, optional: bool = False) -> str | None:
+    """The UTF-8 text of the file at *path*; None if it is *optional* and does not exist.
+
+    Raises ``KnowledgeError`` with one problem, in plain words, when the file cannot be read.
+    """
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if optional:
+            return None
+        raise KnowledgeError([Problem(file, 1, "the file does not exist")]) from None
+    except IsADirectoryError:
+        raise KnowledgeError([Problem(file, 1, "this is a folder, not a file")]) from None
+    except PermissionError:
+        message = "cannot read the file: permission denied"
+        raise KnowledgeError([Problem(file, 1, message)]) from None
+    except OSError as error:
+        message = f"cannot read the file: {error.strerror or error}"
+        raise KnowledgeError([Problem(file, 1, message)]) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = "the file is saved as UTF-16; save it as UTF-8"
+        raise KnowledgeError([Problem(file, 1, message)])
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        message = "this is not a text file (it holds binary data); save it as UTF-8 text"
+        raise KnowledgeError([Problem(file, line, message)])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        message = (
+            f"the file is not UTF-8 text (byte 0x{data[error.start]:02X} cannot be read); "
+            "save it as UTF-8"
+        )
+        raise KnowledgeError([Problem(file, line, message)]) from None
+
+
+def yaml_problem(file: str, text: str, error: Exception) -> Problem:
+    """The located, readable problem for an error PyYAML raised while reading *text*."""
+    if isinstance(error, yaml.reader.ReaderError):
+        line = text.count("\n", 0, error.position) + 1
+        character = error.character if isinstance(error.character, int) else 0
+        return Problem(
+            file, line, f"character U+{character:04X} is not allowed in a YAML file; delete it"
+        )
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        if isinstance(error, BadValueError):
+            return Problem(file, line, str(error.problem))
+        return Problem(file, line, f"YAML syntax error: {error.problem or error}")
+    if isinstance(error, RecursionError):
+        return Problem(file, 1, "the file is nested too deeply to read")
+    return Problem(file, 1, f"YAML error: {error}")
+
+
 class _Node:
     """A YAML value with the line it starts on (1-based)."""
 
@@ -121,13 +204,24 @@ class _Node:
         self.line = line
 
 
-def _to_python(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -> Any:
+def _plain(value: Any) -> Any:
+    """*value* with every ``_Node`` unwrapped."""
+    if isinstance(value, _Node):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _to_python(node: yaml.Node, constructor: YamlLoader) -> Any:
     """Turn a composed YAML node into Python values wrapped in ``_Node`` with lines."""
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, _Node] = {}
         for key_node, value_node in node.value:
-            key = _to_python(key_node, constructor).value
+            key = _plain(_to_python(key_node, constructor))
             mapping[str(key)] = _to_python(value_node, constructor)
             mapping[str(key)].line = min(mapping[str(key)].line, key_node.start_mark.line + 1)
         return _Node(mapping, line)
@@ -136,10 +230,9 @@ def _to_python(node: yaml.Node, constructor: yaml.constructor.SafeConstructor) -
     return _Node(constructor.construct_object(node, deep=True), line)
 
 
-def _compose(path: Path) -> _Node | None:
-    text = path.read_text(encoding="utf-8")
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    return None if root is None else _to_python(root, yaml.constructor.SafeConstructor())
+def _compose(text: str) -> _Node | None:
+    root = yaml.compose(text, Loader=YamlLoader)
+    return None if root is None else _to_python(root, YamlLoader(""))
 
 
 class _Validator:
@@ -220,10 +313,16 @@ class _Validator:
             if bool(file) == bool(url):
                 self.problem(item.line, f"{where}: an image needs exactly one of file or url")
             elif file:
-                path = (self.directory / file).resolve()
-                if not path.is_relative_to(self.directory.resolve()):
+                try:
+                    path = (self.directory / file).resolve()
+                    inside = path.is_relative_to(self.directory.resolve())
+                    exists = inside and path.is_file()
+                except (OSError, ValueError):
+                    self.problem(item.line, f"{where}: image file {file!r} is not a usable name")
+                    continue
+                if not inside:
                     self.problem(item.line, f"{where}: image file {file!r} is outside knowledge/")
-                elif not path.is_file():
+                elif not exists:
                     self.problem(item.line, f"{where}: image file {file!r} does not exist")
                 else:
                     images.append(Image(caption, path=path))
@@ -248,6 +347,12 @@ class _Validator:
             self.problem(
                 raw["id"].line,
                 f"{where}: id must be lowercase letters, digits and '-' (like apply-e-card)",
+            )
+        if len(entry_id) > MAX_ID_CHARS:
+            self.problem(
+                raw["id"].line,
+                f"{where}: id is {len(entry_id)} characters long; keep it to {MAX_ID_CHARS} "
+                "so that it fits a /start link",
             )
         title = self.text(raw.get("title"), f"{where}: title", node.line)
         if len(title) > MAX_TITLE_CHARS:
@@ -296,18 +401,37 @@ def _is_iso_date(value: str) -> bool:
 
 
 def _entry_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.yaml") if p.name != LEARNED_FILE)
-
-
-def _read(path: Path, validator: _Validator) -> _Node | None:
+    """The entry files in *directory*; ``KnowledgeError`` if the folder cannot be listed."""
+    folder = str(directory)
     try:
-        return _compose(path)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        validator.problem(line, f"YAML syntax error: {error.problem or error}")
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        validator.problem(1, f"cannot read the file: {error}")
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        message = "the knowledge folder does not exist"
+    except NotADirectoryError:
+        message = "the knowledge folder is a file, not a folder"
+    except PermissionError:
+        message = "cannot open the knowledge folder: permission denied"
+    except OSError as error:
+        message = f"cannot open the knowledge folder: {error.strerror or error}"
+    else:
+        return sorted(
+            directory / name for name in names if name.endswith(".yaml") and name != LEARNED_FILE
+        )
+    raise KnowledgeError([Problem(folder, 0, message)])
+
+
+def _read(path: Path, validator: _Validator, *, optional: bool = False) -> _Node | None:
+    try:
+        text = read_text(path, optional=optional)
+    except KnowledgeError as error:
+        validator.problems.extend(error.problems)
+        return None
+    if text is None:
+        return None
+    try:
+        return _compose(text)
+    except (yaml.YAMLError, RecursionError) as error:
+        validator.problems.append(yaml_problem(str(path), text, error))
     return None
 
 
@@ -339,10 +463,8 @@ def _raw_entries(
 
 def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int]]:
     path = directory / LEARNED_FILE
-    if not path.exists():
-        return []
     validator.file = str(path)
-    root = _read(path, validator)
+    root = _read(path, validator, optional=True)
     if root is None or root.value is None:
         return []
     items = root.value.get("learned") if isinstance(root.value, dict) else None
@@ -368,8 +490,6 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
     """
     directory = Path(directory)
     validator = _Validator(directory)
-    if not directory.is_dir():
-        raise KnowledgeError([Problem(str(directory), 0, "the knowledge folder does not exist")])
     files = _entry_files(directory)
     if not files:
         raise KnowledgeError(

@@ -167,3 +167,11 @@ def test_learned_with_unknown_id_or_taken_phrasing(write_kb: Callable[..., Path]
     found = messages(error)
     assert any("learned.yaml:2:" in m and "unknown id 'ghost'" in m for m in found)
     assert any("learned.yaml:3:" in m and "already a question of entry 'one'" in m for m in found)
+
+
+def test_an_id_too_long_for_a_deep_link_is_a_problem(write_kb: Callable[..., Path]) -> None:
+    long_id = "a" * 65
+    folder = write_kb({"kb.yaml": SOURCE + "entries:\n" + entry_yaml(long_id)})
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(folder)
+    assert any("65 characters" in problem.message for problem in caught.value.problems)
