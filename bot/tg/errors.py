@@ -6,7 +6,7 @@ import logging
 
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.render import HOTLINE
@@ -36,6 +36,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log an error with its context and send the user a short apology."""
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
         log.info("Cannot write to the chat of %s: %s", describe(update), context.error)
+        return
+    if (
+        update is None
+        and isinstance(context.error, NetworkError)
+        and not isinstance(context.error, BadRequest)
+    ):  # polling for updates failed: an outage, retried by python-telegram-bot with backoff
+        log.warning("Cannot reach the Telegram Bot API (%s); trying again.", context.error)
         return
     log.error("Error while handling %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:

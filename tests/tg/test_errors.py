@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
+from telegram.error import NetworkError
+from telegram.ext import ContextTypes
 
 from bot.core.decision import Decision
-from bot.tg.errors import APOLOGY
+from bot.tg.errors import APOLOGY, on_error
 from tests.tg.conftest import BOT_USERNAME, GROUP_ID, TOKEN, Harness
 
 
@@ -80,3 +84,15 @@ async def test_a_user_who_blocked_the_bot_is_not_an_error(
         await harness.say("电子社保卡怎么领")
     assert len(harness.request.of("sendMessage")) == 1  # no apology into a blocked chat
     assert [r.levelname for r in caplog.records if r.name == "bot.tg.errors"] == ["INFO"]
+
+
+async def test_an_unreachable_api_while_polling_is_one_warning_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    error = NetworkError("httpx.ConnectError: All connection attempts failed")
+    context = cast(ContextTypes.DEFAULT_TYPE, SimpleNamespace(error=error))
+    with caplog.at_level(logging.INFO, logger="bot.tg.errors"):
+        await on_error(None, context)
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "All connection attempts failed" in record.getMessage()
