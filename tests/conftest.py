@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.core.faq import Faq
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 DATA = Path(__file__).resolve().parent / "data"
+
+# Property tests: modest and without deadlines locally; fixed examples in CI, so that a red build
+# can be reproduced. HYPOTHESIS_PROFILE=dev|ci chooses explicitly.
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True, database=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
 
 ENTRY_TEMPLATE = """\
   - id: {id}

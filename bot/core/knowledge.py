@@ -242,6 +242,8 @@ class _Validator:
         self.directory = directory
         self.problems: list[Problem] = []
         self.file = ""
+        self.ids: set[str] = set()
+        """Every id an entry declares, valid or not (for cross-references)."""
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
@@ -340,6 +342,7 @@ class _Validator:
             return None
         raw = {**defaults, **node.value}
         entry_id = self.text(raw.get("id"), "entry id", node.line)
+        self.ids.add(entry_id)
         where = f"entry {entry_id!r}" if entry_id else "entry without id"
         for unknown in sorted(set(node.value) - ENTRY_FIELDS):
             self.problem(node.value[unknown].line, f"{where}: unknown field {unknown!r}")
@@ -497,11 +500,13 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
         )
     entries: list[Entry] = []
     lines: dict[str, dict[str, int]] = {}
+    unread = False
     for path in files:
         validator.file = str(path)
         before = len(validator.problems)
         root = _read(path, validator)
         if len(validator.problems) > before:
+            unread = True
             continue
         for node, defaults in _raw_entries(root, validator):
             result = validator.entry(node, defaults)
@@ -517,7 +522,8 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
             entries.append(entry)
             lines[entry.id] = entry_lines
     taught = _learned(directory, validator)
-    entries = _check_cross_references(entries, lines, taught, validator)
+    # An unreadable file's entries are unknown: "related id does not exist" would only be noise.
+    entries = _check_cross_references(entries, lines, taught, validator, related=not unread)
     if validator.problems:
         raise KnowledgeError(validator.problems)
     return KnowledgeBase(tuple(entries), directory)
@@ -528,8 +534,11 @@ def _check_cross_references(
     lines: dict[str, dict[str, int]],
     taught: list[tuple[str, str, int]],
     validator: _Validator,
+    *,
+    related: bool = True,
 ) -> list[Entry]:
-    known = {entry.id for entry in entries}
+    # An entry with problems of its own is still known: a reference to it is not a new problem.
+    known = {entry.id for entry in entries} | validator.ids
     owner: dict[str, tuple[str, str]] = {}
     for entry in entries:
         file = entry.location.rsplit(":", 1)[0]
@@ -551,7 +560,7 @@ def _check_cross_references(
                 )
             owner.setdefault(key, (entry.id, f"{file}:{line}"))
         for ref in entry.related:
-            if ref not in known:
+            if related and ref not in known:
                 validator.problems.append(
                     Problem(
                         file,

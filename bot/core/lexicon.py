@@ -201,6 +201,9 @@ def _terms(path: Path, problems: list[Problem]) -> frozenset[str]:
 def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
     """Read ``lexicon/`` under *knowledge_dir*; every file is optional."""
     directory = Path(knowledge_dir) / LEXICON_DIR
+    if directory.is_file():
+        message = "the lexicon folder is a file, not a folder"
+        raise KnowledgeError([Problem(str(directory), 0, message)])
     problems: list[Problem] = []
     words = _user_words(directory / "userdict.txt", problems)
     synonyms = _synonyms(directory / "synonyms.yaml", problems)
