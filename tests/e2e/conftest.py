@@ -50,8 +50,10 @@ class BotProcess:
         name: str = "bot",
         log_level: str = "INFO",
         admin_ids: str = str(ADMIN_ID),
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.settings = settings or {}
         self.home = home
         self.knowledge = home / "knowledge"
         self.database = home / "data" / "x.sqlite3"
@@ -82,6 +84,7 @@ class BotProcess:
             BOT_LOG_LEVEL=self.log_level,
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.settings)
         return env
 
     def start(self) -> None:
