@@ -127,6 +127,6 @@ def test_the_overall_rate_comes_from_the_settings() -> None:
     unlimited = build_application(
         settings_for(FIXTURE_KB, max_rate=0.0), Faq(FIXTURE_KB), MemoryStorage()
     )
-    assert limited.bot.rate_limiter._base_limiter is not None  # type: ignore[union-attr]
-    assert limited.bot.rate_limiter._base_limiter.max_rate == 30  # type: ignore[union-attr]
-    assert unlimited.bot.rate_limiter._base_limiter is None  # type: ignore[union-attr]
+    assert limited.bot.rate_limiter._base_limiter is not None
+    assert limited.bot.rate_limiter._base_limiter.max_rate == 30
+    assert unlimited.bot.rate_limiter._base_limiter is None
