@@ -217,6 +217,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure speed, memory and accuracy against the targets; print one table."""
+    from bot.bench.report import format_table, to_json
+    from bot.bench.run import Options, run_bench
+
+    directory = args.knowledge or default_knowledge_dir(environment())
+    options = Options.make(
+        Path(directory), quick=args.quick, skip_e2e=args.skip_e2e, thresholds=_thresholds()
+    )
+    report = run_bench(options, progress=lambda step: print(f"... {step}", file=sys.stderr))
+    print(to_json(report) if args.json else format_table(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
     parser = argparse.ArgumentParser(
@@ -247,6 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--limit", type=int, default=20, help="unanswered groups shown (20)")
     report.add_argument("--csv", action="store_true", help="CSV on stdout instead of text")
     report.set_defaults(handler=cmd_report)
+    bench = commands.add_parser("bench", help="measure speed and memory against the targets")
+    bench.add_argument("--quick", action="store_true", help="small sizes, few repetitions")
+    bench.add_argument("--skip-e2e", action="store_true", help="no run through the fake API")
+    bench.add_argument("--json", action="store_true", help="the table as JSON")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.knowledge import KnowledgeError, Problem, YamlLoader, read_text, yaml_problem
+from bot.core.knowledge import (
+    KnowledgeError,
+    Problem,
+    compose_yaml,
+    load_yaml,
+    read_text,
+    yaml_problem,
+)
 from bot.core.text import normalize
 
 LEXICON_DIR = "lexicon"
@@ -83,7 +90,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> object:
     if text is None:
         return None
     try:
-        return yaml.load(text, Loader=YamlLoader)
+        return load_yaml(text)
     except (yaml.YAMLError, RecursionError) as error:
         problems.append(yaml_problem(str(path), text, error))
     return None
@@ -130,7 +137,7 @@ def _compose(path: Path, problems: list[Problem]) -> yaml.Node | None:
     if text is None:
         return None
     try:
-        return yaml.compose(text, Loader=YamlLoader)
+        return compose_yaml(text)
     except (yaml.YAMLError, RecursionError) as error:
         problems.append(yaml_problem(str(path), text, error))
     return None

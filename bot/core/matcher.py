@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -37,9 +36,13 @@ class Weights:
     """Share of an entry's score taken from its second-best phrasing."""
     evidence: float = 2.0
     """Weight of matched words at which an entry's coverage counts in full."""
-    idf: str = "bm25"
-    prefilter: int = 200
-    """With more phrasings than this, only those sharing a token or bigram are scored."""
+    prefilter: int = 0
+    """With more phrasings than this, only phrasings sharing a word with the question are
+    scored, best bound first, and one that cannot reach its entry's top two is skipped (the
+    result is the same as a full scan's). ``sys.maxsize`` scores every phrasing."""
+    common: float = 0.02
+    """A word in more than this share of the phrasings (and over 500 of them) only adds to
+    phrasings that rarer words found: with a huge knowledge base, 怎么 alone finds too many."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,15 @@ class Analysis:
     """Words of the question that name a topic the knowledge base knows (not intent words)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Phrasing:
     entry: int
     text: str
     tokens: frozenset[str]
     joined: str
     bigrams: frozenset[str]
+    weight: float = 0.0
+    """The summed rarity of its words."""
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -115,10 +120,12 @@ class Matcher:
                 document_frequency[token] += 1
         count = max(len(kb.entries), 1)
         self._idf = {token: math.log(1 + count / df) for token, df in document_frequency.items()}
-        self._by_key: dict[str, list[int]] = defaultdict(list)
+        self._postings: dict[str, list[int]] = defaultdict(list)
         for position, phrasing in enumerate(self._phrasings):
-            for key in phrasing.tokens | phrasing.bigrams:
-                self._by_key[key].append(position)
+            phrasing.weight = sum(self._idf[token] for token in phrasing.tokens)
+            for token in phrasing.tokens:
+                self._postings[token].append(position)
+        self._common = max(500, int(self.weights.common * len(self._phrasings)))
 
     def _prepare(self, entry: int, text: str) -> _Phrasing:
         tokens = self.segmenter.tokens(normalize(text), repair=False)
@@ -158,16 +165,39 @@ class Matcher:
         unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
         return {token: self.weight(token, unknown) for token in tokens}
 
-    def _candidates(self, tokens: frozenset[str], bigrams: frozenset[str]) -> Sequence[int]:
+    def _shared(self, query: dict[str, float]) -> dict[int, float]:
+        """Phrasing -> summed weight of the question words it shares (only those sharing one)."""
         if len(self._phrasings) <= self.weights.prefilter:
-            return range(len(self._phrasings))
-        hits: set[int] = set()
-        for key in tokens | bigrams:
-            hits.update(self._by_key.get(key, ()))
-        return sorted(hits)
+            return {
+                position: sum(query[token] for token in query.keys() & phrasing.tokens)
+                for position, phrasing in enumerate(self._phrasings)
+            }
+        shared: dict[int, float] = defaultdict(float)
+        rare_first = sorted(query, key=lambda token: len(self._postings.get(token, ())))
+        for token in rare_first:
+            postings = self._postings.get(token, ())
+            weight = query[token]
+            if len(postings) <= self._common or not shared:
+                for position in postings:
+                    shared[position] += weight
+            else:
+                for position in shared:
+                    if token in self._phrasings[position].tokens:
+                        shared[position] += weight
+        return shared
+
+    def _ceiling(self, length: int, other: int, pairs: int, other_pairs: int) -> float:
+        """The most the character scores can add: Dice and ``ratio`` are at most 2·min/sum."""
+        return self.weights.bigrams * 2 * min(pairs, other_pairs) / (
+            pairs + other_pairs
+        ) + self.weights.ratio * 2 * min(length, other) / (length + other)
 
     def rank(self, question: str, limit: int = 5) -> tuple[Analysis, list[Candidate]]:
-        """The best *limit* entries for *question*, best first, each scored in [0, 1]."""
+        """The best *limit* entries for *question*, best first, each scored in [0, 1].
+
+        Entries are visited by the most they could score, and phrasings within one by the most
+        they could add; what cannot change the result is skipped, so the result is exact.
+        """
         analysis = self.analyse(question)
         tokens = frozenset(analysis.tokens)
         if not tokens:
@@ -177,42 +207,66 @@ class Matcher:
         weights = self.weights
         query = self._query_weights(tokens)
         query_weight = sum(query.values())
-        idf = self._idf
-        best: dict[int, tuple[float, str]] = {}
-        second: dict[int, float] = defaultdict(float)
-        for position in self._candidates(tokens, bigrams):
+        length, pairs = len(joined), len(bigrams)
+        # Tversky similarity needs only the shared weight: a phrasing's words are all known.
+        by_entry: dict[int, list[tuple[float, float, _Phrasing]]] = defaultdict(list)
+        for position, shared in self._shared(query).items():
             phrasing = self._phrasings[position]
-            shared = sum(query[token] for token in tokens & phrasing.tokens)
-            if shared == 0 and not bigrams & phrasing.bigrams:
+            if shared == 0:  # characters alone are no evidence (and the index skips these)
                 continue
-            missing_phrasing = sum(idf[token] for token in phrasing.tokens - tokens)
             tversky = shared / (
                 shared
                 + weights.query_miss * (query_weight - shared)
-                + weights.phrasing_miss * missing_phrasing
+                + weights.phrasing_miss * (phrasing.weight - shared)
                 or 1.0
             )
+            token_score = weights.tokens * tversky
+            ceiling = self._ceiling(length, len(phrasing.joined), pairs, len(phrasing.bigrams))
+            by_entry[phrasing.entry].append((token_score + ceiling, token_score, phrasing))
+        plans = []
+        for number, options in by_entry.items():
+            options.sort(key=lambda option: option[0], reverse=True)
+            matched = tokens & self._vocabularies[number]
+            explained = sum(query[token] for token in matched)
+            extra = (
+                weights.coverage
+                * explained
+                / query_weight
+                * min(1.0, explained / weights.evidence)
+            )
+            second = options[1][0] if len(options) > 1 else 0.0
+            bound = (1 - weights.second) * options[0][0] + weights.second * second + extra
+            plans.append((bound, number, extra, matched, options))
+        plans.sort(key=lambda plan: plan[0], reverse=True)
+        ranked: list[Candidate] = []
+        for bound, number, extra, matched, options in plans:
+            if len(ranked) >= limit and min(bound, 1.0) <= ranked[limit - 1].score:
+                break  # neither this entry nor any after it can reach the best *limit*
+            (best, text), second = self._best_two(options, joined, bigrams)
+            score = (1 - weights.second) * best + weights.second * second + extra
+            ranked.append(Candidate(self.kb.entries[number], min(1.0, score), text, matched))
+            ranked.sort(key=lambda c: c.score, reverse=True)
+        return analysis, ranked[:limit]
+
+    def _best_two(
+        self,
+        options: list[tuple[float, float, _Phrasing]],
+        joined: str,
+        bigrams: frozenset[str],
+    ) -> tuple[tuple[float, str], float]:
+        """An entry's best phrasing (score, text) and second-best score; *options* are
+        (upper bound, token score, phrasing), highest bound first."""
+        weights = self.weights
+        kept: list[tuple[float, str]] = []
+        for bound, token_score, phrasing in options:
+            if len(kept) == 2 and bound <= kept[1][0]:
+                break  # the bounds only fall from here
             score = (
-                weights.tokens * tversky
+                token_score
                 + weights.bigrams * _dice(bigrams, phrasing.bigrams)
                 + weights.ratio * fuzz.ratio(joined, phrasing.joined) / 100
             )
-            top = best.get(phrasing.entry, (-1.0, ""))[0]
-            if score > top:
-                second[phrasing.entry] = max(top, 0.0)
-                best[phrasing.entry] = (score, phrasing.text)
-            elif score > second[phrasing.entry]:
-                second[phrasing.entry] = score
-        ranked = []
-        for number, (score, text) in best.items():
-            # A second close phrasing of the same entry is evidence too; one lucky hit is less.
-            score = (1 - weights.second) * score + weights.second * second[number]
-            matched = tokens & self._vocabularies[number]
-            explained = sum(query[token] for token in matched)
-            coverage = explained / query_weight
-            evidence = min(1.0, explained / weights.evidence)
-            total = score + weights.coverage * coverage * evidence
-            entry = self.kb.entries[number]
-            ranked.append(Candidate(entry, min(1.0, total), text, matched))
-        ranked.sort(key=lambda c: c.score, reverse=True)
-        return analysis, ranked[:limit]
+            kept.append((score, phrasing.text))
+            kept.sort(key=lambda pair: pair[0], reverse=True)
+            del kept[2:]
+        return kept[0], kept[1][0] if len(kept) > 1 else 0.0

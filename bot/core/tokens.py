@@ -79,6 +79,12 @@ class Segmenter:
             lexicon.canonical(w) for w in lexicon.vocabulary
         }
         self._repairs = self._repair_index(self._domain_words)
+        self._lengths = sorted({length for length, _ in self._repairs}, reverse=True)
+        self._repair_chars = frozenset("".join(w for ws in self._repairs.values() for w in ws))
+        self._by_place: dict[tuple[int, int, str], list[str]] = defaultdict(list)
+        for word in sorted({w for ws in self._repairs.values() for w in ws}):
+            for place, char in enumerate(word):
+                self._by_place[len(word), place, char].append(word)
 
     def _repair_index(self, words: Iterable[str]) -> dict[tuple[int, str], list[str]]:
         index: dict[tuple[int, str], list[str]] = defaultdict(list)
@@ -106,8 +112,17 @@ class Segmenter:
         if not self._repairs:
             return raw
         readings = _readings()
-        lengths = sorted({length for length, _ in self._repairs}, reverse=True)
         text = "".join(raw)
+        # A repair keeps at least half of a word's characters, so spans need that many known;
+        # and a typo leaves a rare token behind (社报, 失叶金), so spans need one such character.
+        known = [0]
+        for char in text:
+            known.append(known[-1] + (char in self._repair_chars))
+        rare = [0]
+        for token in raw:
+            odd = token not in self._domain_words and (len(token) == 1 or not self._is_word(token))
+            for _ in token:
+                rare.append(rare[-1] + odd)
         # For each character: where its token starts and ends, and whether it is protected.
         starts: list[int] = []
         ends: list[int] = []
@@ -126,9 +141,11 @@ class Segmenter:
         while i < len(text):
             word = None
             if text[i] in readings and (not protected[i] or starts[i] == i):
-                for length in lengths:
+                for length in self._lengths:
                     j = i + length
-                    if j > len(text) or all(protected[i:j]):
+                    if j > len(text) or 2 * (known[j] - known[i]) < length or rare[j] == rare[i]:
+                        continue
+                    if all(protected[i:j]):
                         continue
                     if protected[j - 1] and ends[j - 1] != j:
                         continue
@@ -158,17 +175,24 @@ class Segmenter:
         return [token for token in self._merge(canonical) if token not in stopwords]
 
     def _homophone(self, span: str) -> str | None:
-        readings = _readings()
+        """The domain word *span* mistypes: same length, at least half of its characters
+        exactly, the rest homophones; the word with most exact characters wins."""
         if span in self._domain_words or self._is_word(span):
             return None
-        for first in readings.get(span[0], ()):
-            for word in self._repairs.get((len(span), first), ()):
-                same = sum(a == b for a, b in zip(span, word, strict=True))
-                if 2 * same >= len(word) and all(
-                    a == b or set(readings.get(a, ())) & set(readings[b])
-                    for a, b in zip(span, word, strict=True)
-                ):
-                    return word
+        length = len(span)
+        exact: dict[str, int] = defaultdict(int)
+        for place, char in enumerate(span):
+            for word in self._by_place.get((length, place, char), ()):
+                exact[word] += 1
+        readings = _readings()
+        for word, count in sorted(exact.items(), key=lambda item: (-item[1], item[0])):
+            if 2 * count < length:
+                break
+            if all(
+                a == b or set(readings.get(a, ())) & set(readings[b])
+                for a, b in zip(span, word, strict=True)
+            ):
+                return word
         return None
 
     def _merge(self, tokens: list[str]) -> list[str]:

@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.core.faq import Faq
-from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
+from bot.core.knowledge import KnowledgeError, Problem, load_knowledge, load_yaml
 from bot.core.lexicon import load_lexicon
 from bot.core.render import render_decision
 from tests.conftest import KNOWLEDGE, ROOT
@@ -233,9 +232,9 @@ def problems_of(directory: Path, *, lexicon: bool) -> list[Problem]:
 
 
 def parses(data: bytes) -> bool:
-    """Whether PyYAML's own safe loader reads *data* as UTF-8 YAML without any error."""
+    """Whether the knowledge base's YAML reader takes *data* as UTF-8 YAML without any error."""
     try:
-        yaml.safe_load(data.decode("utf-8"))
+        load_yaml(data.decode("utf-8"))
     except Exception:
         return False
     return b"\x00" not in data

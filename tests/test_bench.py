@@ -1,0 +1,127 @@
+"""``esscard-bot bench``: the table's shape on a quick run, and the prefilter never changing a
+decision. No timing is asserted: machines are noisy."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from bot.bench import run as bench_run
+from bot.bench.report import FAIL, PASS, SKIPPED, Report, Row, format_table, to_json
+from bot.bench.run import E2E_KEYS, Options, measure_e2e, run_bench
+from bot.cli import main
+from bot.core.knowledge import load_knowledge
+from tests.conftest import KNOWLEDGE
+
+SIZES = (1_000,)
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    """One quick run without the end-to-end part, on one small synthetic size."""
+    options = Options.make(KNOWLEDGE, quick=True, skip_e2e=True)
+    options = dataclasses.replace(options, sizes=SIZES, prefilter_size=SIZES[0])
+    return run_bench(options)
+
+
+def test_every_row_is_there(report: Report) -> None:
+    keys = [row.key for row in report.rows]
+    expected = {
+        "latency.matcher.shipped",
+        "latency.bm25.shipped",
+        "accuracy.top1",
+        "accuracy.decisions",
+        "prefilter.shipped",
+        "start.first_answer",
+        "load.shipped",
+        "reload.shipped",
+        "rss.shipped",
+        *E2E_KEYS,
+    }
+    for size in SIZES:
+        expected |= {f"latency.matcher.{size}", f"latency.bm25.{size}", f"prefilter.{size}"}
+    expected.add(f"rss.{max(SIZES)}")
+    assert set(keys) == expected
+    assert len(keys) == len(expected)
+    for row in report.rows:
+        assert row.measure and row.value
+        assert row.result in (PASS, FAIL, SKIPPED, "")
+        assert (row.passed is None) == (row.target == "" or bool(row.skipped))
+
+
+def test_measured_rows_carry_numbers(report: Report) -> None:
+    for key in ("latency.matcher.shipped", "latency.bm25.shipped", f"latency.matcher.{SIZES[0]}"):
+        data = report.row(key).data
+        assert 0 < data["p50_ms"] <= data["p99_ms"]
+    assert report.row("latency.matcher.shipped").data["phrasings"] > 14
+    assert 0.5 < report.row("accuracy.top1").data["matcher_top1"] <= 1
+    assert report.row("rss.shipped").data["peak_rss_mb"] > 10
+    assert report.row("reload.shipped").data["reload_s"] > 0
+    assert report.row("start.first_answer").data["median_s"] > 0
+
+
+def test_prefilter_never_changes_a_decision(report: Report) -> None:
+    for key in ("prefilter.shipped", f"prefilter.{SIZES[0]}"):
+        row = report.row(key)
+        assert row.data["prefilter_active"], "the KB is too small to exercise the prefilter"
+        assert row.data["differ"] == 0, row.value
+        assert row.result == PASS
+
+
+def test_e2e_rows_say_why_they_were_skipped(report: Report) -> None:
+    for key in E2E_KEYS:
+        row = report.row(key)
+        assert row.result == SKIPPED
+        assert "--skip-e2e" in row.value
+
+
+def test_table_is_one_markdown_table(report: Report) -> None:
+    lines = format_table(report).splitlines()
+    assert lines[0].startswith("esscard-bot bench")
+    table = lines[2:]
+    assert table[0].split("|")[1].strip() == "Measure"
+    assert set(table[1]) <= {"|", "-"}
+    assert len(table) == 2 + len(report.rows)
+    widths = {len(line) for line in table}
+    assert len(widths) == 1, "columns are aligned"
+    assert all(line.count("|") == 5 for line in table)
+
+
+def test_json_has_machine_and_rows(report: Report) -> None:
+    data = json.loads(to_json(report))
+    assert data["machine"]["cpus"] >= 1
+    assert [row["key"] for row in data["rows"]] == [row.key for row in report.rows]
+    assert {"measure", "value", "target", "result", "data"} <= set(data["rows"][0])
+
+
+def test_e2e_through_the_fake_bot_api() -> None:
+    """A tiny end-to-end run: the real bot process answers every question."""
+    options = dataclasses.replace(
+        Options.make(KNOWLEDGE, quick=True), e2e_messages=20, e2e_users=4, e2e_rate=50
+    )
+    questions = bench_run.load_questions(options, load_knowledge(KNOWLEDGE))
+    rows = {row.key: row for row in measure_e2e(options, questions, lambda _: None)}
+    assert rows["e2e.lost"].data["lost"] == 0, rows["e2e.lost"].value
+    assert rows["e2e.throughput"].data["answered"] == 20
+    assert rows["e2e.latency"].data["p50_s"] > 0
+
+
+def test_cli_prints_the_table_or_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[Options] = []
+
+    def fake_run(options: Options, progress: object = None) -> Report:
+        seen.append(options)
+        return Report([Row("x", "a measure", "1 ms", "≤ 2 ms", True)], {"cpus": 2})
+
+    monkeypatch.setattr(bench_run, "run_bench", fake_run)
+    assert main(["--knowledge", str(KNOWLEDGE), "bench", "--quick", "--skip-e2e"]) == 0
+    out = capsys.readouterr().out
+    assert "| a measure | 1 ms  | ≤ 2 ms | PASS   |" in out
+    assert seen[0].e2e is False and seen[0].sizes == (1_000, 2_000)
+    assert main(["--knowledge", str(KNOWLEDGE), "bench", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["result"] == PASS
+    assert seen[1].e2e is True and seen[1].sizes == (1_000, 10_000, 100_000)
