@@ -13,6 +13,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import jieba
+from jieba import finalseg
 
 from bot.core.lexicon import Lexicon
 
@@ -58,23 +59,58 @@ def _strip_tone(reading: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+class _Dictionary:
+    """jieba's dictionary is process-wide: one lexicon's words are in it at a time, and
+    switching takes the previous lexicon's changes back first, so that segmentation never
+    depends on which knowledge bases a process loaded before (a reload, tests)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.active: Lexicon | None = None
+        self._saved: dict[str, int | None] = {}
+        self._total = 0
+        self._forced: set[str] = set()
+
+    def activate(self, lexicon: Lexicon) -> None:
+        """Make *lexicon*'s words the ones added to jieba's dictionary (hold ``lock``)."""
+        if self.active is lexicon:
+            return
+        tokenizer = _jieba()
+        self._undo(tokenizer)
+        self._total = tokenizer.total
+        forced = finalseg.Force_Split_Words
+        added = dict(lexicon.words)
+        for word in lexicon.vocabulary:
+            added.setdefault(word, None)
+        for word, freq in added.items():
+            for end in range(1, len(word) + 1):
+                self._saved.setdefault(word[:end], tokenizer.FREQ.get(word[:end]))
+            if freq == 0 and word not in forced:
+                self._forced.add(word)
+            tokenizer.add_word(word, freq)
+        self.active = lexicon
+
+    def _undo(self, tokenizer: jieba.Tokenizer) -> None:
+        for key, freq in self._saved.items():
+            if freq is None:
+                tokenizer.FREQ.pop(key, None)
+            else:
+                tokenizer.FREQ[key] = freq
+        if self._saved:
+            tokenizer.total = self._total
+        finalseg.Force_Split_Words.difference_update(self._forced)
+        self._saved, self._forced = {}, set()
+
+
+_DICTIONARY = _Dictionary()
+
+
 class Segmenter:
     """Turns normalised text into canonical content tokens for one lexicon."""
-
-    _lock = threading.Lock()
-    _added: set[str] = set()  # noqa: RUF012 - jieba's dictionary is process-wide, so is this
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._tokenizer = _jieba()
-        with self._lock:
-            for word, freq in lexicon.words.items():
-                if word not in self._added:
-                    self._tokenizer.add_word(word, freq)
-                    self._added.add(word)
-            for word in lexicon.vocabulary - self._added:
-                self._tokenizer.add_word(word)
-                self._added.add(word)
         self._domain_words = lexicon.vocabulary | {
             lexicon.canonical(w) for w in lexicon.vocabulary
         }
@@ -105,7 +141,9 @@ class Segmenter:
 
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
-        return "".join(self._repaired(self._tokenizer.lcut(text)))
+        with _DICTIONARY.lock:
+            _DICTIONARY.activate(self.lexicon)
+            return "".join(self._repaired(self._tokenizer.lcut(text)))
 
     def _repaired(self, raw: list[str]) -> list[str]:
         """*raw* tokens with typos repaired; a domain word is replaced whole or not at all."""
@@ -163,9 +201,11 @@ class Segmenter:
 
     def tokens(self, normalized: str, *, repair: bool = True) -> list[str]:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
-        raw = self._tokenizer.lcut(self.lexicon.rewrite_phrases(normalized))
-        if repair:
-            raw = self._repaired(raw)
+        with _DICTIONARY.lock:
+            _DICTIONARY.activate(self.lexicon)
+            raw = self._tokenizer.lcut(self.lexicon.rewrite_phrases(normalized))
+            if repair:
+                raw = self._repaired(raw)
         stopwords = self.lexicon.stopwords
         canonical = [
             self.lexicon.canonical(token)

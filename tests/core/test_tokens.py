@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from bot.core.lexicon import load_lexicon
@@ -53,3 +56,17 @@ def test_split_compounds_are_merged_back(segmenter: Segmenter) -> None:
 def test_stopwords_are_dropped(segmenter: Segmenter) -> None:
     assert "吗" not in tokens(segmenter, "支付宝能交社保吗")
     assert tokens(segmenter, "的了吗呢") == []
+
+
+def test_a_lexicon_segments_the_same_whatever_was_loaded_before(
+    segmenter: Segmenter, write_kb: Callable[..., Path]
+) -> None:
+    text = normalize("我想领电子社保卡，社保待遇资格认证怎么做")
+    shipped = segmenter.tokens(text)
+    # Another lexicon: 电子社保卡 is not one of its words, and 资格认证 must always be split.
+    folder = write_kb({"lexicon/userdict.txt": "资格认证 0\n领卡\n"})
+    other = Segmenter(load_lexicon(folder))
+    alone = other.tokens(text)
+    assert "电子社保卡" not in alone and "资格认证" not in alone
+    assert segmenter.tokens(text) == shipped  # switching back restores the shipped words
+    assert other.tokens(text) == alone
