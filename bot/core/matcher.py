@@ -40,9 +40,11 @@ class Weights:
     """With more phrasings than this, only phrasings sharing a word with the question are
     scored, best bound first, and one that cannot reach its entry's top two is skipped (the
     result is the same as a full scan's). ``sys.maxsize`` scores every phrasing."""
+    exact_up_to: int = 20_000
     common: float = 0.02
-    """A word in more than this share of the phrasings (and over 500 of them) only adds to
-    phrasings that rarer words found: with a huge knowledge base, 怎么 alone finds too many."""
+    """Beyond ``exact_up_to`` phrasings, a word in more than this share of them (and in over
+    500) only adds to phrasings that rarer words found: 怎么 alone would find too many. Then
+    the ranking is no longer exactly a full scan's."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,11 @@ class Matcher:
             phrasing.weight = sum(self._idf[token] for token in phrasing.tokens)
             for token in phrasing.tokens:
                 self._postings[token].append(position)
-        self._common = max(500, int(self.weights.common * len(self._phrasings)))
+        self._common = (
+            len(self._phrasings)
+            if len(self._phrasings) <= self.weights.exact_up_to
+            else max(500, int(self.weights.common * len(self._phrasings)))
+        )
 
     def _prepare(self, entry: int, text: str) -> _Phrasing:
         tokens = self.segmenter.tokens(normalize(text), repair=False)

@@ -68,6 +68,10 @@ ADMIN_COMMANDS = [
     BotCommand("reload", "管理员：重新加载知识库"),
 ]
 
+CONCURRENT_UPDATES = 32
+"""Updates handled at once: plenty against Telegram's ~30 messages a second; PTB's default of
+256 made httpcore's pool bookkeeping cost more CPU than it saved (``esscard-bot bench``)."""
+
 App = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
 JSONDict = dict[str, Any]
 _Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
@@ -190,7 +194,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(file_url(base_url))
         .rate_limiter(rate_limiter or RateLimiter(overall_max_rate=settings.max_rate))
-        .concurrent_updates(True)
+        .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -546,7 +546,7 @@ async def test_full_disk(make: Make, db_path: Path, caplog: pytest.LogCaptureFix
     storage = await make(db_path)
     writer = storage._writer
     assert writer is not None
-    pages = list(await writer.execute_fetchall("PRAGMA page_count"))[0][0]
+    pages = next(iter(await writer.execute_fetchall("PRAGMA page_count")))[0]
     await writer.execute(f"PRAGMA max_page_count = {pages}")
     with caplog.at_level(logging.WARNING):
         for number in range(50):
