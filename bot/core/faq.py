@@ -29,14 +29,17 @@ class ReloadReport:
         return "\n".join(lines)
 
 
-def build_matcher(directory: Path | str, weights: Weights | None = None) -> Matcher:
-    """Load and validate everything under *directory*, then index it.
+def build_matcher(
+    directory: Path | str, weights: Weights | None = None, previous: Matcher | None = None
+) -> Matcher:
+    """Load and validate everything under *directory*, then index it (reusing what the
+    *previous* matcher already worked out, when its lexicon is the same).
 
     Raises ``KnowledgeError`` with every problem; nothing is half-built.
     """
     kb = load_knowledge(directory)
     lexicon = load_lexicon(directory)
-    return Matcher(kb, lexicon, weights)
+    return Matcher(kb, lexicon, weights, previous=previous)
 
 
 class Faq:
@@ -66,7 +69,7 @@ class Faq:
 
     def reload(self) -> ReloadReport:
         """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""
-        new = build_matcher(self.directory, self.weights)
+        new = build_matcher(self.directory, self.weights, previous=self.matcher)
         old = self.matcher.kb
         self.matcher = new
         return _compare(old, new.kb)

@@ -97,12 +97,21 @@ class Matcher:
     """Ranks the entries of one knowledge base for a question."""
 
     def __init__(
-        self, kb: KnowledgeBase, lexicon: Lexicon, weights: Weights | None = None
+        self,
+        kb: KnowledgeBase,
+        lexicon: Lexicon,
+        weights: Weights | None = None,
+        *,
+        previous: Matcher | None = None,
     ) -> None:
         self.kb = kb
         self.lexicon = lexicon
         self.weights = weights or Weights()
-        self.segmenter = Segmenter(lexicon)
+        same = previous is not None and previous.lexicon == lexicon
+        self.segmenter: Segmenter = previous.segmenter if previous and same else Segmenter(lexicon)
+        known = previous._tokenised if previous and same else {}
+        self._tokenised: dict[str, list[str]] = {}
+        """Phrasing text -> its tokens, reused by the next reload if the lexicon is the same."""
         self._domain_words = frozenset(lexicon.canonical(word) for word in lexicon.vocabulary)
         self._not_topics = lexicon.intent_words | lexicon.out_of_scope
         self._phrasings: list[_Phrasing] = []
@@ -110,7 +119,7 @@ class Matcher:
         for number, entry in enumerate(kb.entries):
             vocabulary: set[str] = set()
             for text in entry.phrasings:
-                phrasing = self._prepare(number, text)
+                phrasing = self._prepare(number, text, known)
                 if phrasing.tokens:
                     self._phrasings.append(phrasing)
                     vocabulary |= phrasing.tokens
@@ -133,8 +142,11 @@ class Matcher:
             else max(500, int(self.weights.common * len(self._phrasings)))
         )
 
-    def _prepare(self, entry: int, text: str) -> _Phrasing:
-        tokens = self.segmenter.tokens(normalize(text), repair=False)
+    def _prepare(self, entry: int, text: str, known: dict[str, list[str]]) -> _Phrasing:
+        tokens = known.get(text)
+        if tokens is None:
+            tokens = self.segmenter.tokens(normalize(text), repair=False)
+        self._tokenised[text] = tokens
         joined = "".join(tokens)
         return _Phrasing(entry, text, frozenset(tokens), joined, _bigrams(joined))
 

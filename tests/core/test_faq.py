@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError
 
@@ -40,3 +41,23 @@ def test_reload_of_a_missing_folder_keeps_the_old_knowledge(kb_copy: Path) -> No
     with pytest.raises(KnowledgeError, match="does not exist"):
         faq.reload()
     assert faq.kb is before
+
+
+def test_a_reload_reuses_phrasing_tokens_only_while_the_lexicon_is_the_same(
+    kb_copy: Path,
+) -> None:
+    faq = Faq(kb_copy)
+    before = faq.matcher._tokenised
+    faq.reload()
+    after = faq.matcher._tokenised
+    assert after.keys() == before.keys()
+    assert all(after[text] is before[text] for text in before)  # not segmented again
+
+    synonyms = kb_copy / "lexicon" / "synonyms.yaml"
+    synonyms.write_text(
+        synonyms.read_text(encoding="utf-8") + "\n电子社保卡: [小蓝本本]\n", encoding="utf-8"
+    )
+    assert faq.ask("小蓝本本怎么领").kind is Kind.FALLBACK
+    faq.reload()
+    assert faq.ask("小蓝本本怎么领").entry.id == "apply-e-card"  # type: ignore[union-attr]
+    assert not any(faq.matcher._tokenised[text] is before[text] for text in before)
