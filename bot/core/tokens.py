@@ -24,6 +24,8 @@ READINGS_PER_CHAR = 2
 MIN_REPAIR_CHARS = 2
 COMMON_WORD_FREQ = 100
 """A jieba word at least this frequent is a real word, not a typo (公伤 3, 事业 10025)."""
+COMMON_CHAR_FREQ = 10_000
+"""A character this frequent on its own (了, 给, 去) is no trace of a typo; 申 (715) may be."""
 MAX_MERGE_TOKENS = 3
 QUESTION_CHARS = frozenset("什么啥怎咋哪几吗呢")
 """A word holding one of these asks something (干什么, 咋整): never a typo repair's target."""
@@ -189,9 +191,10 @@ class Segmenter:
                     index[len(word), first].append(word)
         return dict(index)
 
-    def _is_word(self, text: str) -> bool:
+    def _is_word(self, text: str, length: int = 2) -> bool:
+        """Whether *text* is a common word: as a single character, a very common one."""
         frequency: int = self._tokenizer.FREQ.get(text, 0)
-        return frequency >= COMMON_WORD_FREQ
+        return frequency >= (COMMON_CHAR_FREQ if length == 1 else COMMON_WORD_FREQ)
 
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
@@ -212,7 +215,7 @@ class Segmenter:
             known.append(known[-1] + (char in self._repair_chars))
         rare = [0]
         for token in raw:
-            odd = token not in self._domain_words and (len(token) == 1 or not self._is_word(token))
+            odd = token not in self._domain_words and not self._is_word(token, len(token))
             for _ in token:
                 rare.append(rare[-1] + odd)
         # For each character: where its token starts and ends, and whether it is protected.
