@@ -24,9 +24,11 @@ READINGS_PER_CHAR = 2
 MIN_REPAIR_CHARS = 2
 COMMON_WORD_FREQ = 100
 """A jieba word at least this frequent is a real word, not a typo (公伤 3, 事业 10025)."""
-COMMON_CHAR_FREQ = 10_000
-"""A character this frequent on its own (了, 给, 去) is no trace of a typo; 申 (715) may be."""
+COMMON_CHAR_FREQ = 50_000
+"""A character this frequent on its own (了, 能, 去) is no trace of a typo; 两 (43,011) may be."""
 MAX_MERGE_TOKENS = 3
+MIN_INITIALS_CHARS = 3
+"""Initials of shorter words (sb, bk) are too ambiguous to read as a word."""
 QUESTION_CHARS = frozenset("什么啥怎咋哪几吗呢")
 """A word holding one of these asks something (干什么, 咋整): never a typo repair's target."""
 
@@ -171,12 +173,34 @@ class Segmenter:
             lexicon.canonical(w) for w in lexicon.vocabulary
         }
         self._repairs = self._repair_index(self._domain_words)
+        self._spelled = self._pinyin_index(self._domain_words)
         self._lengths = sorted({length for length, _ in self._repairs}, reverse=True)
         self._repair_chars = frozenset("".join(w for ws in self._repairs.values() for w in ws))
         self._by_place: dict[tuple[int, int, str], list[str]] = defaultdict(list)
         for word in sorted({w for ws in self._repairs.values() for w in ws}):
             for place, char in enumerate(word):
                 self._by_place[len(word), place, char].append(word)
+
+    def _pinyin_index(self, words: Iterable[str]) -> dict[str, str]:
+        """Domain words typed in pinyin: whole (shebaoka, zenme) or, from three characters
+        on, by initials (dzsbk, syj); a spelling two different words share is left out."""
+        readings = _readings()
+        spelled: dict[str, str] = {}
+        clashes: set[str] = set()
+        for word in sorted(words):
+            if len(word) < MIN_REPAIR_CHARS or not all(ch in readings for ch in word):
+                continue
+            syllables = [readings[ch][0] for ch in word]
+            forms = ["".join(syllables)]
+            if len(word) >= MIN_INITIALS_CHARS:
+                forms.append("".join(syllable[0] for syllable in syllables))
+            canonical = self.lexicon.canonical(word)
+            for form in forms:
+                if form in self.lexicon.synonyms or form in words:
+                    continue  # an English word or a known spelling comes first
+                if spelled.setdefault(form, canonical) != canonical:
+                    clashes.add(form)
+        return {form: word for form, word in spelled.items() if form not in clashes}
 
     def _repair_index(self, words: Iterable[str]) -> dict[tuple[int, str], list[str]]:
         index: dict[tuple[int, str], list[str]] = defaultdict(list)
@@ -265,7 +289,7 @@ class Segmenter:
                 raw = self._repaired(raw)
         stopwords = self.lexicon.stopwords
         canonical = [
-            self.lexicon.canonical(token)
+            self.lexicon.canonical(self._spelled.get(token, token))
             for token in raw
             if not token.isspace() and token not in stopwords
         ]

@@ -70,3 +70,18 @@ def test_a_lexicon_segments_the_same_whatever_was_loaded_before(
     assert "电子社保卡" not in alone and "资格认证" not in alone
     assert segmenter.tokens(text) == shipped  # switching back restores the shipped words
     assert other.tokens(text) == alone
+
+
+@pytest.mark.parametrize(
+    ("typed", "word"),
+    [("dzsbk", "电子社保卡"), ("shebaoka", "社保卡"), ("syj", "失业金"), ("jiaofei", "缴费")],
+)
+def test_domain_words_typed_in_pinyin_are_read(
+    segmenter: Segmenter, typed: str, word: str
+) -> None:
+    assert tokens(segmenter, f"{typed}怎么弄")[0] == word
+
+
+def test_short_initials_and_plain_english_are_not_read_as_pinyin(segmenter: Segmenter) -> None:
+    assert tokens(segmenter, "sb") == ["sb"]
+    assert tokens(segmenter, "pension") == ["养老金"]  # the English synonym, not pinyin
