@@ -181,7 +181,7 @@ class Segmenter:
             for place, char in enumerate(word):
                 self._by_place[len(word), place, char].append(word)
 
-    def _pinyin_index(self, words: Iterable[str]) -> dict[str, str]:
+    def _pinyin_index(self, words: frozenset[str]) -> dict[str, str]:
         """Domain words typed in pinyin: whole (shebaoka, zenme) or, from three characters
         on, by initials (dzsbk, syj); a spelling two different words share is left out."""
         readings = _readings()
