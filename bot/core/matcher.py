@@ -79,6 +79,8 @@ class _Phrasing:
     bigrams: frozenset[str]
     weight: float = 0.0
     """The summed rarity of its words."""
+    length: int = 0
+    pairs: int = 0
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -134,6 +136,7 @@ class Matcher:
         self._postings: dict[str, list[int]] = defaultdict(list)
         for position, phrasing in enumerate(self._phrasings):
             phrasing.weight = sum(self._idf[token] for token in phrasing.tokens)
+            phrasing.length, phrasing.pairs = len(phrasing.joined), len(phrasing.bigrams)
             for token in phrasing.tokens:
                 self._postings[token].append(position)
         self._common = (
@@ -204,12 +207,6 @@ class Matcher:
                         shared[position] += weight
         return shared
 
-    def _ceiling(self, length: int, other: int, pairs: int, other_pairs: int) -> float:
-        """The most the character scores can add: Dice and ``ratio`` are at most 2·min/sum."""
-        return self.weights.bigrams * 2 * min(pairs, other_pairs) / (
-            pairs + other_pairs
-        ) + self.weights.ratio * 2 * min(length, other) / (length + other)
-
     def rank(self, question: str, limit: int = 5) -> tuple[Analysis, list[Candidate]]:
         """The best *limit* entries for *question*, best first, each scored in [0, 1].
 
@@ -226,20 +223,25 @@ class Matcher:
         query = self._query_weights(tokens)
         query_weight = sum(query.values())
         length, pairs = len(joined), len(bigrams)
+        scale, missing = weights.tokens, weights.query_miss * query_weight
+        keep, miss = 1 - weights.query_miss - weights.phrasing_miss, weights.phrasing_miss
+        dice, ratio = 2 * weights.bigrams, 2 * weights.ratio
+        phrasings = self._phrasings
         # Tversky similarity needs only the shared weight: a phrasing's words are all known.
         by_entry: dict[int, list[tuple[float, float, _Phrasing]]] = defaultdict(list)
         for position, shared in self._shared(query).items():
-            phrasing = self._phrasings[position]
             if shared == 0:  # characters alone are no evidence (and the index skips these)
                 continue
-            tversky = shared / (
-                shared
-                + weights.query_miss * (query_weight - shared)
-                + weights.phrasing_miss * (phrasing.weight - shared)
-                or 1.0
+            phrasing = phrasings[position]
+            # shared / (shared + query_miss·(query - shared) + phrasing_miss·(weight - shared))
+            token_score = (
+                scale * shared / (keep * shared + missing + miss * phrasing.weight or 1.0)
             )
-            token_score = weights.tokens * tversky
-            ceiling = self._ceiling(length, len(phrasing.joined), pairs, len(phrasing.bigrams))
+            # Dice and ``ratio`` are at most 2·min/sum of the two sizes.
+            other, other_pairs = phrasing.length, phrasing.pairs
+            ceiling = dice * min(pairs, other_pairs) / (pairs + other_pairs) + ratio * min(
+                length, other
+            ) / (length + other)
             by_entry[phrasing.entry].append((token_score + ceiling, token_score, phrasing))
         plans = []
         for number, options in by_entry.items():
