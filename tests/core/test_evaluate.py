@@ -25,6 +25,14 @@ def test_accuracy_bars_on_the_labelled_set(faq: Faq) -> None:
     assert report.refusal_rate >= 0.95, format_report(report)
 
 
+@pytest.mark.parametrize("name", ["fresh", "holdout", "check", "probe", "elder", "edge"])
+def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> None:
+    """Sets written by others from the article alone: a guard against regressions there."""
+    report = evaluate(faq, load_labelled(DATA / f"{name}_questions.yaml"))
+    assert report.top1_rate >= 0.90, format_report(report)
+    assert report.refusal_rate >= 0.90, format_report(report)
+
+
 def test_report_counts_and_misses(faq: Faq) -> None:
     items = [
         Labelled("电子社保卡怎么领", "apply-e-card"),
