@@ -13,6 +13,7 @@ MAX_QUESTION_CHARS = 500
 
 _T2S = opencc.OpenCC("t2s")
 _MENTION = re.compile(r"@[A-Za-z0-9_]{3,64}")
+_COMMAND = re.compile(r"^\s*/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?=\s|$)")
 _GENERATION = re.compile(r"第?([1-9一二三四])\s*代")
 _DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
 _SPACES = re.compile(r"\s+")
@@ -29,12 +30,12 @@ def _is_kept(char: str) -> bool:
 def normalize(text: str) -> str:
     """Return *text* in canonical form: simplified, half-width, lower case, words only.
 
-    Full-width characters become half-width (NFKC), traditional characters simplified,
-    @mentions, links, emoji, punctuation, control and zero-width characters removed, and
-    "第3代" / "3代" written "第三代".
+    Full-width characters become half-width (NFKC), traditional characters simplified; a
+    leading bot command (/ask@bot), @mentions, links, emoji, punctuation, control and
+    zero-width characters removed; "第3代" / "3代" written "第三代".
     """
     text = unicodedata.normalize("NFKC", text[: MAX_QUESTION_CHARS * 2])
-    text = _URL.sub(" ", _MENTION.sub(" ", text))
+    text = _URL.sub(" ", _MENTION.sub(" ", _COMMAND.sub(" ", text)))
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     text = _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
     text = _T2S.convert(text).lower()

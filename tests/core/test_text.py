@@ -40,3 +40,11 @@ def test_long_input_is_bounded() -> None:
 def test_taiwan_terms_are_not_rewritten() -> None:
     # t2s, not tw2sp: 查詢 stays 查询 rather than becoming 查找.
     assert normalize("社保查詢") == "社保查询"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("/ask 电子社保卡怎么领", "电子社保卡怎么领"), ("/ask@esscard_bot 失业金", "失业金")],
+)
+def test_a_leading_bot_command_is_dropped(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
