@@ -148,12 +148,38 @@ class FastYamlLoader(_LocatedValues, _LIBYAML):  # type: ignore[misc,valid-type]
     """libyaml's parser when PyYAML has it: it reads the shipped KB about 15 times faster."""
 
 
+_SAFE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+)
+
+
 def compose_yaml(text: str) -> yaml.Node | None:
-    """The node tree of *text*; on an error, the pure-Python parser's located explanation."""
+    """The node tree of *text*; on an error, the pure-Python parser's located explanation.
+
+    A tag the safe loader would refuse (``!!python/object``) is refused here too.
+    """
     try:
-        return yaml.compose(text, Loader=FastYamlLoader)
+        root = yaml.compose(text, Loader=FastYamlLoader)
     except (yaml.YAMLError, RecursionError):
-        return yaml.compose(text, Loader=YamlLoader)
+        root = yaml.compose(text, Loader=YamlLoader)
+    if root is not None:
+        _check_tags(root)
+    return root
+
+
+def _check_tags(root: yaml.Node) -> None:
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.tag not in _SAFE_TAGS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag {node.tag!r} is not allowed here", node.start_mark
+            )
+        if isinstance(node, yaml.MappingNode):
+            pending.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def load_yaml(text: str) -> Any:

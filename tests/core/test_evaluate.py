@@ -25,7 +25,9 @@ def test_accuracy_bars_on_the_labelled_set(faq: Faq) -> None:
     assert report.refusal_rate >= 0.95, format_report(report)
 
 
-@pytest.mark.parametrize("name", ["fresh", "holdout", "check", "probe", "elder", "edge", "group"])
+@pytest.mark.parametrize(
+    "name", ["fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"]
+)
 def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> None:
     """Sets written by others from the article alone: a guard against regressions there."""
     report = evaluate(faq, load_labelled(DATA / f"{name}_questions.yaml"))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.knowledge import MIN_QUESTIONS, KnowledgeError, load_knowledge
+from bot.core.lexicon import load_lexicon
 from tests.conftest import KNOWLEDGE, SOURCE, entry_yaml
 
 REQUIRED_IDS = {
@@ -175,3 +176,15 @@ def test_an_id_too_long_for_a_deep_link_is_a_problem(write_kb: Callable[..., Pat
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(folder)
     assert any("65 characters" in problem.message for problem in caught.value.problems)
+
+
+def test_a_python_tag_in_a_lexicon_file_is_a_located_problem(
+    write_kb: Callable[..., Path],
+) -> None:
+    tagged = "社保卡: [社会保障卡]\n失业金: !!python/object/apply:os.system [x]\n"
+    folder = write_kb({"lexicon/synonyms.yaml": tagged})
+    with pytest.raises(KnowledgeError) as caught:
+        load_lexicon(folder)
+    [problem] = caught.value.problems
+    assert problem.file.endswith("synonyms.yaml") and problem.line == 2
+    assert "not allowed" in problem.message
