@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -21,6 +22,7 @@ from bot.core.knowledge import (
 from bot.core.text import normalize
 
 LEXICON_DIR = "lexicon"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,13 @@ def _read_lines(path: Path, problems: list[Problem]) -> list[tuple[int, str]]:
     return lines
 
 
-def _read_yaml(path: Path, problems: list[Problem]) -> object:
+def _parse(path: Path, problems: list[Problem], parse: Callable[[str], T]) -> T | None:
+    """*parse* applied to an optional YAML file; None with a located problem on an error."""
     text = _read(path, problems)
     if text is None:
         return None
     try:
-        return load_yaml(text)
+        return parse(text)
     except (yaml.YAMLError, RecursionError) as error:
         problems.append(yaml_problem(str(path), text, error))
     return None
@@ -132,23 +135,12 @@ def _user_words(path: Path, problems: list[Problem]) -> dict[str, int | None]:
     return words
 
 
-def _compose(path: Path, problems: list[Problem]) -> yaml.Node | None:
-    text = _read(path, problems)
-    if text is None:
-        return None
-    try:
-        return compose_yaml(text)
-    except (yaml.YAMLError, RecursionError) as error:
-        problems.append(yaml_problem(str(path), text, error))
-    return None
-
-
 def _synonyms(path: Path, problems: list[Problem]) -> dict[str, str]:
     """Variant -> canonical; a variant of several words is kept with single spaces.
 
     A canonical word may head several groups (say one of Chinese, one of English variants).
     """
-    root = _compose(path, problems)
+    root = _parse(path, problems, compose_yaml)
     if root is None:
         return {}
     file = str(path)
@@ -195,7 +187,7 @@ def _synonyms(path: Path, problems: list[Problem]) -> dict[str, str]:
 
 
 def _terms(path: Path, problems: list[Problem]) -> frozenset[str]:
-    data = _read_yaml(path, problems)
+    data = _parse(path, problems, load_yaml)
     if data is None:
         return frozenset()
     terms = data.get("terms") if isinstance(data, dict) else None

@@ -77,10 +77,10 @@ class _Phrasing:
     tokens: frozenset[str]
     joined: str
     bigrams: frozenset[str]
+    length: int
+    pairs: int
     weight: float = 0.0
-    """The summed rarity of its words."""
-    length: int = 0
-    pairs: int = 0
+    """The summed rarity of its words (set once every entry is known)."""
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -114,7 +114,6 @@ class Matcher:
         known = previous._tokenised if previous and same else {}
         self._tokenised: dict[str, list[str]] = {}
         """Phrasing text -> its tokens, reused by the next reload if the lexicon is the same."""
-        self._domain_words = frozenset(lexicon.canonical(word) for word in lexicon.vocabulary)
         self._not_topics = lexicon.intent_words | lexicon.out_of_scope
         self._phrasings: list[_Phrasing] = []
         vocabularies: list[set[str]] = []
@@ -136,7 +135,6 @@ class Matcher:
         self._postings: dict[str, list[int]] = defaultdict(list)
         for position, phrasing in enumerate(self._phrasings):
             phrasing.weight = sum(self._idf[token] for token in phrasing.tokens)
-            phrasing.length, phrasing.pairs = len(phrasing.joined), len(phrasing.bigrams)
             for token in phrasing.tokens:
                 self._postings[token].append(position)
         self._common = (
@@ -151,7 +149,10 @@ class Matcher:
             tokens = self.segmenter.tokens(normalize(text), repair=False)
         self._tokenised[text] = tokens
         joined = "".join(tokens)
-        return _Phrasing(entry, text, frozenset(tokens), joined, _bigrams(joined))
+        bigrams = _bigrams(joined)
+        return _Phrasing(
+            entry, text, frozenset(tokens), joined, bigrams, len(joined), len(bigrams)
+        )
 
     def analyse(self, question: str) -> Analysis:
         """Normalise and tokenise *question*."""
@@ -163,14 +164,9 @@ class Matcher:
 
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
-        lexicon = self.lexicon
-        if (
-            token not in self._idf
-            or token in lexicon.intent_words
-            or token in lexicon.out_of_scope
-        ):
+        if token not in self._idf or token in self._not_topics:
             return False
-        return len(token) > 1 or token in self._domain_words
+        return len(token) > 1 or token in self.segmenter.domain_words
 
     def weight(self, token: str, unknown: float = 1.0) -> float:
         """How much a word says about which entry is meant."""

@@ -9,7 +9,6 @@ import tempfile
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -172,14 +171,19 @@ class Segmenter:
         self._domain_words = lexicon.vocabulary | {
             lexicon.canonical(w) for w in lexicon.vocabulary
         }
-        self._repairs = self._repair_index(self._domain_words)
         self._spelled = self._pinyin_index(self._domain_words)
-        self._lengths = sorted({length for length, _ in self._repairs}, reverse=True)
-        self._repair_chars = frozenset("".join(w for ws in self._repairs.values() for w in ws))
+        repairable = self._repairable(self._domain_words)
+        self._lengths = sorted({len(word) for word in repairable}, reverse=True)
+        self._repair_chars = frozenset("".join(repairable))
         self._by_place: dict[tuple[int, int, str], list[str]] = defaultdict(list)
-        for word in sorted({w for ws in self._repairs.values() for w in ws}):
+        for word in sorted(repairable):
             for place, char in enumerate(word):
                 self._by_place[len(word), place, char].append(word)
+
+    @property
+    def domain_words(self) -> frozenset[str]:
+        """The lexicon's words, variants and canonical forms."""
+        return self._domain_words
 
     def _pinyin_index(self, words: frozenset[str]) -> dict[str, str]:
         """Domain words typed in pinyin: whole (shebaoka, zenme) or, from three characters
@@ -202,23 +206,22 @@ class Segmenter:
                     clashes.add(form)
         return {form: word for form, word in spelled.items() if form not in clashes}
 
-    def _repair_index(self, words: Iterable[str]) -> dict[tuple[int, str], list[str]]:
-        index: dict[tuple[int, str], list[str]] = defaultdict(list)
+    @staticmethod
+    def _repairable(words: frozenset[str]) -> frozenset[str]:
+        """The domain words a typo may be repaired to (never a question word like 干什么)."""
         readings = _readings()
-        for word in words:
-            if (
-                len(word) >= MIN_REPAIR_CHARS
-                and all(ch in readings for ch in word)
-                and not QUESTION_CHARS.intersection(word)
-            ):
-                for first in readings[word[0]]:
-                    index[len(word), first].append(word)
-        return dict(index)
+        return frozenset(
+            word
+            for word in words
+            if len(word) >= MIN_REPAIR_CHARS
+            and all(ch in readings for ch in word)
+            and not QUESTION_CHARS.intersection(word)
+        )
 
-    def _is_word(self, text: str, length: int = 2) -> bool:
+    def _is_word(self, text: str) -> bool:
         """Whether *text* is a common word: as a single character, a very common one."""
         frequency: int = self._tokenizer.FREQ.get(text, 0)
-        return frequency >= (COMMON_CHAR_FREQ if length == 1 else COMMON_WORD_FREQ)
+        return frequency >= (COMMON_CHAR_FREQ if len(text) == 1 else COMMON_WORD_FREQ)
 
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
@@ -228,7 +231,7 @@ class Segmenter:
 
     def _repaired(self, raw: list[str]) -> list[str]:
         """*raw* tokens with typos repaired; a domain word is replaced whole or not at all."""
-        if not self._repairs:
+        if not self._by_place:
             return raw
         readings = _readings()
         text = "".join(raw)
@@ -239,7 +242,7 @@ class Segmenter:
             known.append(known[-1] + (char in self._repair_chars))
         rare = [0]
         for token in raw:
-            odd = token not in self._domain_words and not self._is_word(token, len(token))
+            odd = token not in self._domain_words and not self._is_word(token)
             for _ in token:
                 rare.append(rare[-1] + odd)
         # For each character: where its token starts and ends, and whether it is protected.
