@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,8 +44,14 @@ class Lexicon:
         """*normalized* text with every multi-word variant replaced by its canonical word."""
         if not self.phrases:
             return normalized
-        return _phrase_pattern(tuple(self.phrases)).sub(
-            lambda match: f" {self.phrases[match[0]]} ", normalized
+        return self._phrase_pattern.sub(lambda match: f" {self.phrases[match[0]]} ", normalized)
+
+    @cached_property
+    def _phrase_pattern(self) -> re.Pattern[str]:
+        """Longest phrase first, whole words only."""
+        ordered = sorted(self.phrases, key=len, reverse=True)
+        return re.compile(
+            r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ordered)) + r")(?![a-z0-9])"
         )
 
     @property
@@ -57,13 +63,6 @@ class Lexicon:
     def canonical(self, token: str) -> str:
         """The canonical form of *token* (itself unless it is a known variant)."""
         return self.synonyms.get(token, token)
-
-
-@lru_cache(maxsize=8)
-def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """Longest phrase first, whole words only."""
-    ordered = sorted(phrases, key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ordered)) + r")(?![a-z0-9])")
 
 
 def _read(path: Path, problems: list[Problem]) -> str | None:
