@@ -15,7 +15,7 @@ from bot.core.decision import Thresholds
 from bot.core.evaluate import Labelled, load_labelled
 from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import Lexicon, load_lexicon
-from bot.core.matcher import Weights
+from bot.core.matcher import Matcher
 
 QUESTION_FILES = ("eval_questions.yaml", "fresh_questions.yaml")
 SHIPPED_P99 = 0.001
@@ -47,7 +47,7 @@ class Options:
     thresholds: Thresholds = field(default_factory=Thresholds)
     sizes: tuple[int, ...] = (1_000, 10_000, LARGE_SIZE)
     prefilter_size: int = 10_000
-    """The synthetic size on which the prefilter is compared with a full scan."""
+    """The synthetic size on which the pruned ranking is compared with a full scan."""
     question_stride: int = 1
     """Use every n-th question (the quick run uses fewer)."""
     large_stride: int = 4
@@ -213,24 +213,20 @@ def _prefilter_row(
     kb: KnowledgeBase,
     lexicon: Lexicon,
     questions: Sequence[Labelled],
-    run: latency.KbRun,
     thresholds: Thresholds,
+    matcher: Matcher,
 ) -> Row:
-    measure = f"prefilter vs. full scan ({label}, {len(questions)} q)"
+    measure = f"pruned vs. full scan ({label}, {len(questions)} q)"
     if not latency.has_prefilter_knob():
         return skipped(f"prefilter.{name}", measure, "Weights has no prefilter setting", "0")
-    active = kb.phrasing_count > Weights().prefilter
-    differ = latency.differing_decisions(kb, lexicon, questions, run.decisions, thresholds)
-    value = f"{differ} of {len(questions)} decisions differ"
-    if not active:
-        value += " (prefilter not active at this size)"
+    differ = latency.differing_decisions(kb, lexicon, questions, thresholds, matcher)
     return Row(
         f"prefilter.{name}",
         measure,
-        value,
+        f"{differ} of {len(questions)} decisions differ",
         "0 differ",
         differ == 0,
-        data={"differ": differ, "questions": len(questions), "prefilter_active": active},
+        data={"differ": differ, "questions": len(questions)},
     )
 
 
@@ -249,7 +245,7 @@ def measure_matching(
     questions: list[Labelled],
     progress: Progress,
 ) -> list[Row]:
-    """Latency (matcher, BM25) on every size, accuracy, and the prefilter check."""
+    """Latency (matcher, BM25) on every size, accuracy, and pruned vs. full scan."""
     has_bm25 = _bm25_available()
     rows: list[Row] = []
     sizes = [("shipped", kb)] + [(f"{size}", None) for size in options.sizes]
@@ -268,7 +264,6 @@ def measure_matching(
             repeats=options.repeats_for(size),
             bm25=has_bm25,
         )
-        del matcher
         target: float | None = LARGE_P99 if size >= LARGE_SIZE else None
         if shipped is not None:
             target = SHIPPED_P99
@@ -276,11 +271,13 @@ def measure_matching(
         if shipped is not None:
             rows += _accuracy_rows(run, sample)
         if shipped is not None or size == options.prefilter_size:
-            progress(f"prefilter vs. full scan on {label}")
+            progress(f"pruned vs. full scan on {label}")
             rows.append(
-                _prefilter_row(name, label, target_kb, lexicon, sample, run, options.thresholds)
+                _prefilter_row(
+                    name, label, target_kb, lexicon, sample, options.thresholds, matcher
+                )
             )
-        del run, target_kb
+        del run, target_kb, matcher
         gc.collect()
     return rows
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz, process
 
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.lexicon import Lexicon
+from bot.core.postings import Postings
 from bot.core.text import normalize
 from bot.core.tokens import Segmenter
 
@@ -36,15 +39,10 @@ class Weights:
     """Share of an entry's score taken from its second-best phrasing."""
     evidence: float = 2.0
     """Weight of matched words at which an entry's coverage counts in full."""
-    prefilter: int = 0
-    """With more phrasings than this, only phrasings sharing a word with the question are
-    scored, best bound first, and one that cannot reach its entry's top two is skipped (the
-    result is the same as a full scan's). ``sys.maxsize`` scores every phrasing."""
-    exact_up_to: int = 20_000
-    common: float = 0.02
-    """Beyond ``exact_up_to`` phrasings, a word in more than this share of them (and in over
-    500) only adds to phrasings that rarer words found: 怎么 alone would find too many. Then
-    the ranking is no longer exactly a full scan's."""
+    prefilter: int = 1_000
+    """Up to this many phrasings sharing a word with a question are all scored in full at once;
+    with more, entries are scored in batches, highest bound first, until none left could reach
+    the best few. The result is the same (0: always in batches, ``sys.maxsize``: never)."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +68,29 @@ class Analysis:
     """Words of the question that name a topic the knowledge base knows (not intent words)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Phrasing:
     entry: int
     text: str
     tokens: frozenset[str]
     joined: str
     bigrams: frozenset[str]
-    length: int
-    pairs: int
-    weight: float = 0.0
-    """The summed rarity of its words (set once every entry is known)."""
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """The phrasings that share a word with a question, grouped by entry (entries in order),
+    and their scores but for the ``fuzz.ratio`` part."""
+
+    rows: NDArray[np.intp]
+    lower: NDArray[np.float64]
+    starts: NDArray[np.intp]
+    """Where each entry's phrasings start in the arrays above..."""
+    ends: NDArray[np.intp]
+    """...and where they end."""
+    entries: NDArray[np.intp]
+    extra: NDArray[np.float64]
+    """Each entry's coverage bonus: how much of the question its words explain."""
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -89,10 +99,18 @@ def _bigrams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
+def _top_two(
+    values: NDArray[np.float64], starts: NDArray[np.intp]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
+    """Per group of *values* (groups begin at *starts*): the largest, the second largest (0 for
+    a group of one), and where the first largest is."""
+    first = np.maximum.reduceat(values, starts)
+    top = values == np.repeat(first, np.append(starts[1:], len(values)) - starts)
+    ties = np.add.reduceat(top, starts)
+    second = np.maximum.reduceat(np.where(top, -np.inf, values), starts)
+    second = np.where(ties > 1, first, np.where(np.isfinite(second), second, 0.0))
+    tops = np.flatnonzero(top)
+    return first, second, tops[np.searchsorted(tops, starts)]
 
 
 class Matcher:
@@ -126,22 +144,22 @@ class Matcher:
                     vocabulary |= phrasing.tokens
             vocabularies.append(vocabulary)
         self._vocabularies = [frozenset(v) for v in vocabularies]
-        document_frequency: dict[str, int] = defaultdict(int)
-        for vocabulary in vocabularies:
-            for token in vocabulary:
-                document_frequency[token] += 1
+        frequency = Counter(token for vocabulary in vocabularies for token in vocabulary)
         count = max(len(kb.entries), 1)
-        self._idf = {token: math.log(1 + count / df) for token, df in document_frequency.items()}
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        for position, phrasing in enumerate(self._phrasings):
-            phrasing.weight = sum(self._idf[token] for token in phrasing.tokens)
-            for token in phrasing.tokens:
-                self._postings[token].append(position)
-        self._common = (
-            len(self._phrasings)
-            if len(self._phrasings) <= self.weights.exact_up_to
-            else max(500, int(self.weights.common * len(self._phrasings)))
+        self._idf = {token: math.log(1 + count / df) for token, df in frequency.items()}
+        # A known word weighs its idf in every question, so the index holds the weights too.
+        self._entry_words = Postings(vocabularies, self._idf.__getitem__)
+        phrasings = self._phrasings
+        self._words = Postings([phrasing.tokens for phrasing in phrasings], self._idf.__getitem__)
+        self._pairs = Postings([phrasing.bigrams for phrasing in phrasings])
+        self._entry = np.array([phrasing.entry for phrasing in phrasings], dtype=np.intp)
+        self._missing = self.weights.phrasing_miss * np.array(
+            [sum(self._idf[token] for token in phrasing.tokens) for phrasing in phrasings]
         )
+        """What each phrasing's words weigh, times the weight of what a question lacks."""
+        self._length = np.array([len(phrasing.joined) for phrasing in phrasings], dtype=float)
+        self._pair_count = np.array([len(phrasing.bigrams) for phrasing in phrasings], dtype=float)
+        self._joined = np.array([phrasing.joined for phrasing in phrasings], dtype=object)
 
     def _prepare(self, entry: int, text: str, known: dict[str, list[str]]) -> _Phrasing:
         tokens = known.get(text)
@@ -149,10 +167,7 @@ class Matcher:
             tokens = self.segmenter.tokens(normalize(text), repair=False)
         self._tokenised[text] = tokens
         joined = "".join(tokens)
-        bigrams = _bigrams(joined)
-        return _Phrasing(
-            entry, text, frozenset(tokens), joined, bigrams, len(joined), len(bigrams)
-        )
+        return _Phrasing(entry, text, frozenset(tokens), joined, _bigrams(joined))
 
     def analyse(self, question: str) -> Analysis:
         """Normalise and tokenise *question*."""
@@ -182,107 +197,111 @@ class Matcher:
         unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
         return {token: self.weight(token, unknown) for token in tokens}
 
-    def _shared(self, query: dict[str, float]) -> dict[int, float]:
-        """Phrasing -> summed weight of the question words it shares (only those sharing one)."""
-        if len(self._phrasings) <= self.weights.prefilter:
-            return {
-                position: sum(query[token] for token in query.keys() & phrasing.tokens)
-                for position, phrasing in enumerate(self._phrasings)
-            }
-        shared: dict[int, float] = defaultdict(float)
-        rare_first = sorted(query, key=lambda token: len(self._postings.get(token, ())))
-        for token in rare_first:
-            postings = self._postings.get(token, ())
-            weight = query[token]
-            if len(postings) <= self._common or not shared:
-                for position in postings:
-                    shared[position] += weight
-            else:
-                for position in shared:
-                    if token in self._phrasings[position].tokens:
-                        shared[position] += weight
-        return shared
-
     def rank(self, question: str, limit: int = 5) -> tuple[Analysis, list[Candidate]]:
-        """The best *limit* entries for *question*, best first, each scored in [0, 1].
-
-        Entries are visited by the most they could score, and phrasings within one by the most
-        they could add; what cannot change the result is skipped, so the result is exact.
-        """
+        """The best *limit* entries for *question*, best first, each scored in [0, 1]."""
         analysis = self.analyse(question)
         tokens = frozenset(analysis.tokens)
         if not tokens:
             return analysis, []
         joined = "".join(analysis.tokens)
-        bigrams = _bigrams(joined)
-        weights = self.weights
         query = self._query_weights(tokens)
-        query_weight = sum(query.values())
-        length, pairs = len(joined), len(bigrams)
-        scale, missing = weights.tokens, weights.query_miss * query_weight
-        keep, miss = 1 - weights.query_miss - weights.phrasing_miss, weights.phrasing_miss
-        dice, ratio = 2 * weights.bigrams, 2 * weights.ratio
-        phrasings = self._phrasings
-        # Tversky similarity needs only the shared weight: a phrasing's words are all known.
-        by_entry: dict[int, list[tuple[float, float, _Phrasing]]] = defaultdict(list)
-        for position, shared in self._shared(query).items():
-            if shared == 0:  # characters alone are no evidence (and the index skips these)
-                continue
-            phrasing = phrasings[position]
-            # shared / (shared + query_miss·(query - shared) + phrasing_miss·(weight - shared))
-            token_score = (
-                scale * shared / (keep * shared + missing + miss * phrasing.weight or 1.0)
-            )
-            # Dice and ``ratio`` are at most 2·min/sum of the two sizes.
-            other, other_pairs = phrasing.length, phrasing.pairs
-            ceiling = dice * min(pairs, other_pairs) / (pairs + other_pairs) + ratio * min(
-                length, other
-            ) / (length + other)
-            by_entry[phrasing.entry].append((token_score + ceiling, token_score, phrasing))
-        plans = []
-        for number, options in by_entry.items():
-            options.sort(key=lambda option: option[0], reverse=True)
-            matched = tokens & self._vocabularies[number]
-            explained = sum(query[token] for token in matched)
-            extra = (
-                weights.coverage
-                * explained
-                / query_weight
-                * min(1.0, explained / weights.evidence)
-            )
-            second = options[1][0] if len(options) > 1 else 0.0
-            bound = (1 - weights.second) * options[0][0] + weights.second * second + extra
-            plans.append((bound, number, extra, matched, options))
-        plans.sort(key=lambda plan: plan[0], reverse=True)
-        ranked: list[Candidate] = []
-        for bound, number, extra, matched, options in plans:
-            if len(ranked) >= limit and min(bound, 1.0) <= ranked[limit - 1].score:
-                break  # neither this entry nor any after it can reach the best *limit*
-            (best, text), second = self._best_two(options, joined, bigrams)
-            score = (1 - weights.second) * best + weights.second * second + extra
-            ranked.append(Candidate(self.kb.entries[number], min(1.0, score), text, matched))
-            ranked.sort(key=lambda c: c.score, reverse=True)
-        return analysis, ranked[:limit]
+        scores = self._scores(query, joined)
+        if scores is None:
+            return analysis, []
+        return analysis, [
+            Candidate(self.kb.entries[number], score, text, tokens & self._vocabularies[number])
+            for number, score, text in self._best(scores, joined, limit)
+        ]
 
-    def _best_two(
-        self,
-        options: list[tuple[float, float, _Phrasing]],
-        joined: str,
-        bigrams: frozenset[str],
-    ) -> tuple[tuple[float, str], float]:
-        """An entry's best phrasing (score, text) and second-best score; *options* are
-        (upper bound, token score, phrasing), highest bound first."""
+    def _scores(self, query: dict[str, float], joined: str) -> _Scores | None:
+        """Every phrasing that shares a word with the question, scored but for ``fuzz.ratio``
+        (None: not one)."""
+        shared_all = self._words.sums(query)
+        rows = np.flatnonzero(shared_all > 0)  # characters alone are no evidence
+        if not rows.size:
+            return None
         weights = self.weights
-        kept: list[tuple[float, str]] = []
-        for bound, token_score, phrasing in options:
-            if len(kept) == 2 and bound <= kept[1][0]:
-                break  # the bounds only fall from here
-            score = (
-                token_score
-                + weights.bigrams * _dice(bigrams, phrasing.bigrams)
-                + weights.ratio * fuzz.ratio(joined, phrasing.joined) / 100
+        bigrams = _bigrams(joined)
+        query_weight = sum(query.values())
+        shared = shared_all[rows]
+        # Tversky similarity needs only the shared weight: a phrasing's words are all known.
+        # shared / (shared + query_miss·(query - shared) + phrasing_miss·(weight - shared))
+        keep = 1 - weights.query_miss - weights.phrasing_miss
+        token_score = (
+            weights.tokens
+            * shared
+            / (keep * shared + (weights.query_miss * query_weight + self._missing[rows]))
+        )
+        # Dice over character bigrams, exact for every row at once.
+        dice = 2 * self._pairs.counts(bigrams)[rows] / (len(bigrams) + self._pair_count[rows])
+        lower = token_score + weights.bigrams * dice
+        entry = self._entry[rows]
+        starts = np.flatnonzero(np.concatenate(([True], entry[1:] != entry[:-1])))
+        entries = entry[starts]
+        explained = self._entry_words.sums(query)[entries]
+        extra = (
+            weights.coverage
+            * explained
+            / query_weight
+            * np.minimum(1.0, explained / weights.evidence)
+        )
+        ends = np.append(starts[1:], len(rows))
+        return _Scores(rows, lower, starts, ends, entries, extra)
+
+    def _entries(
+        self, scores: _Scores, groups: NDArray[np.intp], joined: str
+    ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+        """The scores of the entries *groups* (positions in *scores*) with every phrasing of
+        theirs scored in full, and for each the row of its best phrasing."""
+        starts = scores.starts[groups]
+        sizes = scores.ends[groups] - starts
+        offsets = np.cumsum(sizes) - sizes
+        picked = np.repeat(starts - offsets, sizes) + np.arange(offsets[-1] + sizes[-1])
+        rows = scores.rows[picked]
+        texts = self._joined[rows].tolist()
+        similarity = process.cdist([joined], texts, scorer=fuzz.ratio, dtype=np.float64)[0]
+        exact = scores.lower[picked] + self.weights.ratio * similarity / 100
+        first, second, best = _top_two(exact, offsets)
+        share = self.weights.second
+        totals = np.minimum(1.0, (1 - share) * first + share * second + scores.extra[groups])
+        return totals, rows[best]
+
+    def _bounds(self, scores: _Scores, joined: str) -> NDArray[np.float64]:
+        """The most each entry of *scores* could score: its best phrasing's score with the
+        ``fuzz.ratio`` part at its ceiling (2·min/sum of the two lengths), plus its bonus."""
+        length, other = len(joined), self._length[scores.rows]
+        ceiling = 2 * self.weights.ratio * np.minimum(length, other) / (length + other)
+        return np.maximum.reduceat(scores.lower + ceiling, scores.starts) + scores.extra
+
+    def _best(self, scores: _Scores, joined: str, limit: int) -> list[tuple[int, float, str]]:
+        """The best *limit* (entry, score, best phrasing), ties in knowledge-base order.
+
+        With few phrasings, all are scored in full at once. Otherwise entries are scored in
+        growing batches, highest bound first, until no entry left could reach the best *limit*.
+        """
+        left = np.arange(len(scores.starts))
+        if len(scores.rows) <= self.weights.prefilter:
+            batch, bounds = left.size, None
+        else:
+            batch, bounds = 2 * limit, self._bounds(scores, joined)
+        found: list[tuple[float, int, int]] = []
+        while left.size:
+            if bounds is not None and left.size > batch:
+                split = np.argpartition(-bounds[left], batch - 1)
+                chosen, left = left[split[:batch]], left[split[batch:]]
+            else:
+                chosen, left = left, left[:0]
+            totals, best = self._entries(scores, chosen, joined)
+            found += zip(
+                totals.tolist(), scores.entries[chosen].tolist(), best.tolist(), strict=True
             )
-            kept.append((score, phrasing.text))
-            kept.sort(key=lambda pair: pair[0], reverse=True)
-            del kept[2:]
-        return kept[0], kept[1][0] if len(kept) > 1 else 0.0
+            found.sort(key=lambda item: (-item[0], item[1]))
+            if (
+                bounds is not None
+                and left.size
+                and len(found) >= limit
+                and bounds[left].max() < found[limit - 1][0]
+            ):
+                break  # no entry left can reach the best *limit*
+            batch *= 2
+        return [(entry, score, self._phrasings[row].text) for score, entry, row in found[:limit]]

@@ -175,10 +175,16 @@ class Segmenter:
         repairable = self._repairable(self._domain_words)
         self._lengths = sorted({len(word) for word in repairable}, reverse=True)
         self._repair_chars = frozenset("".join(repairable))
-        self._by_place: dict[tuple[int, int, str], list[str]] = defaultdict(list)
+        readings = _readings()
+        self._sounds = {word: tuple(frozenset(readings[ch]) for ch in word) for word in repairable}
+        self._sound_lengths: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._by_sound: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+        """The repairable words by how their first two characters may sound, and length."""
         for word in sorted(repairable):
-            for place, char in enumerate(word):
-                self._by_place[len(word), place, char].append(word)
+            for first in readings[word[0]]:
+                for second in readings[word[1]]:
+                    self._by_sound[first, second, len(word)].append(word)
+                    self._sound_lengths[first, second].add(len(word))
 
     @property
     def domain_words(self) -> frozenset[str]:
@@ -231,20 +237,28 @@ class Segmenter:
 
     def _repaired(self, raw: list[str]) -> list[str]:
         """*raw* tokens with typos repaired; a domain word is replaced whole or not at all."""
-        if not self._by_place:
+        if not self._by_sound:
             return raw
-        readings = _readings()
+        # A typo leaves a rare token behind (社报, 失叶金; not 吗), so spans need one of those;
+        # and a repair keeps at least half of a word's characters, so spans need that many known.
+        rare = [0]
+        for token in raw:
+            odd = not (
+                token in self._domain_words
+                or token in self.lexicon.stopwords
+                or self._is_word(token)
+            )
+            for _ in token:
+                rare.append(rare[-1] + odd)
+        if not rare[-1]:
+            return raw
         text = "".join(raw)
-        # A repair keeps at least half of a word's characters, so spans need that many known;
-        # and a typo leaves a rare token behind (社报, 失叶金), so spans need one such character.
+        size, reach = len(text), self._lengths[0]
+        readings = _readings()
+        sounds = [readings.get(char) for char in text]
         known = [0]
         for char in text:
             known.append(known[-1] + (char in self._repair_chars))
-        rare = [0]
-        for token in raw:
-            odd = token not in self._domain_words and not self._is_word(token)
-            for _ in token:
-                rare.append(rare[-1] + odd)
         # For each character: where its token starts and ends, and whether it is protected.
         starts: list[int] = []
         ends: list[int] = []
@@ -258,30 +272,59 @@ class Segmenter:
                 protected.append(keep)
             position += len(token)
         out: list[str] = []
-        changed = False
+        changed = [False] * size
         i = 0
-        while i < len(text):
+        while i < size:
             word = None
-            if text[i] in readings and (not protected[i] or starts[i] == i):
-                for length in self._lengths:
-                    j = i + length
-                    if j > len(text) or 2 * (known[j] - known[i]) < length or rare[j] == rare[i]:
-                        continue
-                    if all(protected[i:j]):
-                        continue
-                    if protected[j - 1] and ends[j - 1] != j:
-                        continue
-                    word = self._homophone(text[i:j])
-                    if word:
-                        break
+            if (
+                i + 1 < size
+                and rare[min(i + reach, size)] != rare[i]
+                and (not protected[i] or starts[i] == i)
+            ):
+                keys = [(a, b) for a in sounds[i] for b in sounds[i + 1]]
+                present = {n for key in keys for n in self._sound_lengths.get(key, ())}
+                lengths = [
+                    length
+                    for length in self._lengths
+                    if length in present
+                    and (j := i + length) <= size
+                    and 2 * (known[j] - known[i]) >= length
+                    and rare[j] != rare[i]
+                    and not all(protected[i:j])
+                    and not (protected[j - 1] and ends[j - 1] != j)
+                ]
+                if lengths:
+                    word = self._sound_alike(text, i, keys, lengths)
             if word:
                 out.append(word)
+                changed[i : i + len(word)] = [True] * len(word)
                 i += len(word)
-                changed = True
             else:
                 out.append(text[i])
                 i += 1
-        return self._tokenizer.lcut("".join(out)) if changed else raw
+        return self._recut(raw, "".join(out), changed) if any(changed) else raw
+
+    def _recut(self, raw: list[str], repaired: str, changed: list[bool]) -> list[str]:
+        """The tokens of *repaired* (as long as the text of *raw*): only the clauses holding a
+        changed character are cut again. jieba cuts text between whitespace on its own, so
+        this is what cutting the whole text would give, for a fraction of the time."""
+        tokens: list[str] = []
+        start = end = 0
+        clause: list[str] = []
+        for token in [*raw, " "]:
+            if token.isspace():
+                if any(changed[start:end]):
+                    tokens += self._tokenizer.lcut(repaired[start:end])
+                else:
+                    tokens += clause
+                if end < len(repaired):
+                    tokens.append(token)
+                start = end = end + len(token)
+                clause = []
+            else:
+                clause.append(token)
+                end += len(token)
+        return tokens
 
     def tokens(self, normalized: str, *, repair: bool = True) -> list[str]:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
@@ -298,25 +341,31 @@ class Segmenter:
         ]
         return [token for token in self._merge(canonical) if token not in stopwords]
 
-    def _homophone(self, span: str) -> str | None:
-        """The domain word *span* mistypes: same length, at least half of its characters
-        exactly, the rest homophones; the word with most exact characters wins."""
-        if span in self._domain_words or self._is_word(span):
-            return None
-        length = len(span)
-        exact: dict[str, int] = defaultdict(int)
-        for place, char in enumerate(span):
-            for word in self._by_place.get((length, place, char), ()):
-                exact[word] += 1
+    def _sound_alike(
+        self, text: str, start: int, keys: list[tuple[str, str]], lengths: list[int]
+    ) -> str | None:
+        """The longest domain word, of one of *lengths*, that *text* from *start* mistypes
+        (*keys*: how its first two characters may sound): at least half of its characters
+        exactly, the rest homophones; the word with most exact characters wins. A span that is
+        itself a domain or common word mistypes nothing."""
         readings = _readings()
-        for word, count in sorted(exact.items(), key=lambda item: (-item[1], item[0])):
-            if 2 * count < length:
-                break
-            if all(
-                a == b or set(readings.get(a, ())) & set(readings[b])
-                for a, b in zip(span, word, strict=True)
-            ):
-                return word
+        for length in lengths:
+            span = text[start : start + length]
+            if span in self._domain_words or self._is_word(span):
+                continue
+            best: tuple[int, str] | None = None
+            for key in keys:
+                for word in self._by_sound.get((*key, length), ()):
+                    exact = sum(map(str.__eq__, span, word))
+                    if 2 * exact < length or (best and (-best[0], best[1]) <= (-exact, word)):
+                        continue
+                    if all(
+                        a == b or not sounds.isdisjoint(readings.get(a))
+                        for a, b, sounds in zip(span, word, self._sounds[word], strict=True)
+                    ):
+                        best = (exact, word)
+            if best:
+                return best[1]
         return None
 
     def _merge(self, tokens: list[str]) -> list[str]:

@@ -85,3 +85,25 @@ def test_domain_words_typed_in_pinyin_are_read(
 def test_short_initials_and_plain_english_are_not_read_as_pinyin(segmenter: Segmenter) -> None:
     assert tokens(segmenter, "sb") == ["sb"]
     assert tokens(segmenter, "pension") == ["养老金"]  # the English synonym, not pinyin
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我妈的设保卡丢了 在哪补办 要带身份证吗",
+        "听说能领失叶金 我在沈阳 上个月刚被裁 要去哪登记",
+        "老人 店子社保卡 怎么弄 认正在哪",
+        "设保卡",
+    ],
+)
+def test_a_repair_cuts_again_only_what_it_changed(segmenter: Segmenter, text: str) -> None:
+    # Only the clauses holding a repair are cut again: the tokens must be those of the whole
+    # repaired text cut afresh.
+    repaired = segmenter.repair(text)
+    assert repaired != text
+    assert segmenter.tokens(text) == segmenter.tokens(repaired, repair=False)
+
+
+def test_sentence_particles_are_no_trace_of_a_typo(segmenter: Segmenter) -> None:
+    # 呗 once sent 笑话呗 to 花呗 (an out-of-scope word).
+    assert segmenter.repair("讲个笑话呗") == "讲个笑话呗"
