@@ -253,14 +253,17 @@ class Matcher:
     ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
         """The scores of the entries *groups* (positions in *scores*) with every phrasing of
         theirs scored in full, and for each the row of its best phrasing."""
-        starts = scores.starts[groups]
-        sizes = scores.ends[groups] - starts
-        offsets = np.cumsum(sizes) - sizes
-        picked = np.repeat(starts - offsets, sizes) + np.arange(offsets[-1] + sizes[-1])
-        rows = scores.rows[picked]
+        if len(groups) == len(scores.starts):  # every entry, in order
+            rows, lower, offsets = scores.rows, scores.lower, scores.starts
+        else:
+            starts = scores.starts[groups]
+            sizes = scores.ends[groups] - starts
+            offsets = np.cumsum(sizes) - sizes
+            picked = np.repeat(starts - offsets, sizes) + np.arange(offsets[-1] + sizes[-1])
+            rows, lower = scores.rows[picked], scores.lower[picked]
         texts = self._joined[rows].tolist()
         similarity = process.cdist([joined], texts, scorer=fuzz.ratio, dtype=np.float64)[0]
-        exact = scores.lower[picked] + self.weights.ratio * similarity / 100
+        exact = lower + self.weights.ratio * similarity / 100
         first, second, best = _top_two(exact, offsets)
         share = self.weights.second
         totals = np.minimum(1.0, (1 - share) * first + share * second + scores.extra[groups])

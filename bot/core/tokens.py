@@ -255,7 +255,6 @@ class Segmenter:
         text = "".join(raw)
         size, reach = len(text), self._lengths[0]
         readings = _readings()
-        sounds = [readings.get(char) for char in text]
         known = [0]
         for char in text:
             known.append(known[-1] + (char in self._repair_chars))
@@ -281,20 +280,19 @@ class Segmenter:
                 and rare[min(i + reach, size)] != rare[i]
                 and (not protected[i] or starts[i] == i)
             ):
-                keys = [(a, b) for a in sounds[i] for b in sounds[i + 1]]
+                keys = [(a, b) for a in readings.get(text[i]) for b in readings.get(text[i + 1])]
                 present = {n for key in keys for n in self._sound_lengths.get(key, ())}
                 lengths = [
                     length
-                    for length in self._lengths
-                    if length in present
-                    and (j := i + length) <= size
+                    for length in present
+                    if (j := i + length) <= size
                     and 2 * (known[j] - known[i]) >= length
                     and rare[j] != rare[i]
                     and not all(protected[i:j])
                     and not (protected[j - 1] and ends[j - 1] != j)
                 ]
                 if lengths:
-                    word = self._sound_alike(text, i, keys, lengths)
+                    word = self._sound_alike(text, i, keys, sorted(lengths, reverse=True))
             if word:
                 out.append(word)
                 changed[i : i + len(word)] = [True] * len(word)
