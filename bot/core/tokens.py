@@ -344,8 +344,9 @@ class Segmenter:
     ) -> str | None:
         """The longest domain word, of one of *lengths*, that *text* from *start* mistypes
         (*keys*: how its first two characters may sound): at least half of its characters
-        exactly, the rest homophones; the word with most exact characters wins. A span that is
-        itself a domain or common word mistypes nothing."""
+        exactly, one of them not a very common one (能亮 is no 能量), the rest homophones; the
+        word with most exact characters wins. A span that is itself a domain or common word
+        mistypes nothing."""
         readings = _readings()
         for length in lengths:
             span = text[start : start + length]
@@ -360,7 +361,7 @@ class Segmenter:
                     if all(
                         a == b or not sounds.isdisjoint(readings.get(a))
                         for a, b, sounds in zip(span, word, self._sounds[word], strict=True)
-                    ):
+                    ) and any(a == b and not self._is_word(a) for a, b in zip(span, word)):
                         best = (exact, word)
             if best:
                 return best[1]

@@ -28,13 +28,16 @@ def tokens(segmenter: Segmenter, text: str) -> list[str]:
         ("失叶金", "失业金"),
         ("店子社保卡", "电子社保卡"),
         ("公伤", "工伤"),
+        ("认正", "认证"),
     ],
 )
 def test_homophone_typos_are_repaired(segmenter: Segmenter, typo: str, word: str) -> None:
     assert segmenter.repair(typo) == word
 
 
-@pytest.mark.parametrize("text", ["事业单位", "工商局", "有什么新功能", "认真", "工作"])
+@pytest.mark.parametrize(
+    "text", ["事业单位", "工商局", "有什么新功能", "认真", "工作", "手机上能亮社保卡", "不太会用"]
+)
 def test_real_words_are_not_repaired(segmenter: Segmenter, text: str) -> None:
     assert segmenter.repair(text) == text
 
