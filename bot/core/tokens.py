@@ -229,11 +229,17 @@ class Segmenter:
         frequency: int = self._tokenizer.FREQ.get(text, 0)
         return frequency >= (COMMON_CHAR_FREQ if len(text) == 1 else COMMON_WORD_FREQ)
 
+    def _cut(self, text: str) -> list[str]:
+        """jieba's words of *text*, without its HMM guesses at unknown words: those cost a
+        third of the cut and, over ten question sets, gained as many questions as they lost."""
+        words: list[str] = self._tokenizer.lcut(text, HMM=False)
+        return words
+
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
         with _DICTIONARY.lock:
             _DICTIONARY.activate(self.lexicon)
-            return "".join(self._repaired(self._tokenizer.lcut(text)))
+            return "".join(self._repaired(self._cut(text)))
 
     def _repaired(self, raw: list[str]) -> list[str]:
         """*raw* tokens with typos repaired; a domain word is replaced whole or not at all."""
@@ -312,7 +318,7 @@ class Segmenter:
         for token in [*raw, " "]:
             if token.isspace():
                 if any(changed[start:end]):
-                    tokens += self._tokenizer.lcut(repaired[start:end])
+                    tokens += self._cut(repaired[start:end])
                 else:
                     tokens += clause
                 if end < len(repaired):
@@ -328,7 +334,7 @@ class Segmenter:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
         with _DICTIONARY.lock:
             _DICTIONARY.activate(self.lexicon)
-            raw = self._tokenizer.lcut(self.lexicon.rewrite_phrases(normalized))
+            raw = self._cut(self.lexicon.rewrite_phrases(normalized))
             if repair:
                 raw = self._repaired(raw)
         stopwords = self.lexicon.stopwords
@@ -361,7 +367,9 @@ class Segmenter:
                     if all(
                         a == b or not sounds.isdisjoint(readings.get(a))
                         for a, b, sounds in zip(span, word, self._sounds[word], strict=True)
-                    ) and any(a == b and not self._is_word(a) for a, b in zip(span, word)):
+                    ) and any(
+                        a == b and not self._is_word(a) for a, b in zip(span, word, strict=True)
+                    ):
                         best = (exact, word)
             if best:
                 return best[1]

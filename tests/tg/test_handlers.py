@@ -65,8 +65,8 @@ async def test_suggest_offers_candidates_and_none_of_these(make_harness: MakeHar
     assert reply.params["text"] == "您是不是想问："
     [question_id] = harness.storage.questions
     assert buttons(reply) == [
-        ("电子社保卡能做什么", f"s:{question_id}:e-card-uses"),
         ("怎样领取电子社保卡 <新> & 快", f"s:{question_id}:apply-e-card"),
+        ("电子社保卡能做什么", f"s:{question_id}:e-card-uses"),
         ("都不是", f"n:{question_id}"),
     ]
     assert harness.storage.questions[question_id].decision == "suggest"
