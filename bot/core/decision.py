@@ -43,6 +43,8 @@ class Decision:
     candidates: tuple[Candidate, ...]
     entry: Entry | None = None
     suggestions: tuple[Entry, ...] = ()
+    unanswered: str = ""
+    """The rest of a message whose first question is answered but whose rest is not."""
 
     @property
     def score(self) -> float:

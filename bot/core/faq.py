@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.core.decision import Decision, Thresholds, decide
+from bot.core.decision import Decision, Kind, Thresholds, decide
 from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.matcher import Matcher, Weights
+from bot.core.text import first_question
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,22 @@ class Faq:
         return self.matcher.kb
 
     def ask(self, question: str) -> Decision:
-        """Decide how to reply to *question*."""
+        """Decide how to reply to *question*.
+
+        A message refused for an out-of-scope topic may hold two questions ("电子社保卡怎么领？
+        另外公积金怎么取"): then its first question alone is answered if it can be, and the
+        rest is passed on as unanswered.
+        """
         matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
-        analysis, candidates = matcher.rank(question)
-        return decide(question, analysis, candidates, self.thresholds)
+        decision = decide(question, *matcher.rank(question), self.thresholds)
+        if decision.kind is Kind.FALLBACK and decision.analysis.out_of_scope:
+            parts = first_question(question)
+            if parts is not None:
+                head, rest = parts
+                first = decide(head, *matcher.rank(head), self.thresholds)
+                if first.kind is Kind.ANSWER:
+                    return replace(first, question=question, unanswered=rest)
+        return decision
 
     def reload(self) -> ReloadReport:
         """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""

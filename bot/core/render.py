@@ -24,6 +24,11 @@ FALLBACK_TEXT = (
     "也可以点「菜单」，看看我能回答哪些问题。"
 )
 SUGGEST_TEXT = "您是不是想问："
+UNANSWERED_TEXT = (
+    "您还问到「{quoted}」：我手上的资料里没有这方面的内容，"
+    f"请拨打人社服务热线 {HOTLINE} 或到当地社保经办机构咨询。"
+)
+MAX_QUOTED = 40
 NONE_OF_THESE_TEXT = (
     f"好的，这个问题我暂时答不了。建议拨打人社服务热线 {HOTLINE} 咨询。\n"
     "您的问题我已记下，管理员会据此完善资料。"
@@ -148,12 +153,22 @@ def source_line(entry: Entry) -> str:
     return f"来源：{source.outlet}（{source.date}）。政策可能有更新，请以当地人社部门为准。"
 
 
-def render_entry(entry: Entry, kb: KnowledgeBase, *, compact: bool = False) -> Reply:
-    """The full answer to one entry; *compact* leaves out related buttons (for groups)."""
+def unanswered_note(rest: str) -> str:
+    """What to say about the part of a message the answer does not cover."""
+    quoted = rest if len(rest) <= MAX_QUOTED else rest[: MAX_QUOTED - 1] + "…"
+    return UNANSWERED_TEXT.format(quoted=quoted)
+
+
+def render_entry(
+    entry: Entry, kb: KnowledgeBase, *, compact: bool = False, unanswered: str = ""
+) -> Reply:
+    """The full answer to one entry; *compact* leaves out related buttons (for groups), and
+    a note follows about an *unanswered* further question."""
     steps = [f"{number}. {step}" for number, step in enumerate(entry.steps, start=1)]
     body = [entry.answer.strip(), *(["", *steps] if steps else [])]
     source = source_line(entry)
-    text = "\n".join([entry.title, "", *body, "", source])
+    note = ["", unanswered_note(unanswered)] if unanswered else []
+    text = "\n".join([entry.title, "", *body, "", source, *note])
     markup = "\n".join(
         [
             f"<b>{_escape(entry.title)}</b>",
@@ -161,6 +176,7 @@ def render_entry(entry: Entry, kb: KnowledgeBase, *, compact: bool = False) -> R
             *map(_escape, body),
             "",
             f"<i>{_escape(source)}</i>",
+            *map(_escape, note),
         ]
     )
     rows: list[tuple[Button, ...]] = []
@@ -203,7 +219,7 @@ def render_suggestions(suggestions: tuple[Entry, ...]) -> Reply:
 def render_decision(decision: Decision, kb: KnowledgeBase, *, compact: bool = False) -> Reply:
     """The reply for a decision."""
     if decision.kind is Kind.ANSWER and decision.entry is not None:
-        return render_entry(decision.entry, kb, compact=compact)
+        return render_entry(decision.entry, kb, compact=compact, unanswered=decision.unanswered)
     if decision.kind is Kind.SUGGEST:
         return render_suggestions(decision.suggestions)
     return render_small_talk(decision.analysis.normalized) or render_fallback()

@@ -18,6 +18,11 @@ _GENERATION = re.compile(r"第?([1-9一二三四])\s*代")
 _DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_QUESTION_MARK = re.compile(r"[?？﹖]+")
+_WORD = re.compile(r"\w\w")
+_CONNECTIVE = re.compile(
+    r"^(?:另外|还有|再有|对了|顺便|再)?(?:个事|个问题)?(?:问|请问|想问)?(?:一下|下)?[\s,，、:：]*"
+)
 
 
 def _is_kept(char: str) -> bool:
@@ -40,3 +45,13 @@ def normalize(text: str) -> str:
     text = _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
     text = _T2S.convert(text).lower()
     return _GENERATION.sub(lambda m: "第" + _DIGIT_NAMES.get(m[1], m[1]) + "代", text)
+
+
+def first_question(text: str) -> tuple[str, str] | None:
+    """A message asking more than one thing, split after its first question mark: (the first
+    question, the rest); None when there is nothing more to it."""
+    mark = _QUESTION_MARK.search(text)
+    if mark is None:
+        return None
+    head, rest = text[: mark.end()], _CONNECTIVE.sub("", text[mark.end() :].strip())
+    return (head, rest) if _WORD.search(head) and _WORD.search(rest) else None

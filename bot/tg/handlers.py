@@ -104,7 +104,8 @@ async def _answer(update: Update, context: Context, question: str) -> None:
     decision = faq.ask(question)
     reply = render_decision(decision, faq.kb, compact=group)
     redaction = redact(question)
-    question_id = await storage_of(context).log_question(
+    storage = storage_of(context)
+    question_id = await storage.log_question(
         QuestionRecord(
             chat_type=str(chat.type),
             user_id=user.id if user else None,
@@ -115,6 +116,19 @@ async def _answer(update: Update, context: Context, question: str) -> None:
             score=decision.score,
         )
     )
+    if decision.unanswered:  # the rest of the message: for /unanswered like any fallback
+        rest = redact(decision.unanswered).text
+        await storage.log_question(
+            QuestionRecord(
+                chat_type=str(chat.type),
+                user_id=user.id if user else None,
+                text=rest,
+                normalized=normalize(rest),
+                decision=str(Kind.FALLBACK),
+                entry_id=None,
+                score=0.0,
+            )
+        )
     await _send(update, context, reply, question_id)
     if redaction.found and user is not None and user.id not in runtime.privacy_notified:
         runtime.privacy_notified.add(user.id)

@@ -61,3 +61,19 @@ def test_a_reload_reuses_phrasing_tokens_only_while_the_lexicon_is_the_same(
     faq.reload()
     assert faq.ask("小蓝本本怎么领").entry.id == "apply-e-card"  # type: ignore[union-attr]
     assert not any(faq.matcher._tokenised[text] is before[text] for text in before)
+
+
+def test_the_first_of_two_questions_is_answered_and_the_rest_named(faq: Faq) -> None:
+    decision = faq.ask("电子社保卡怎么领？另外公积金怎么取")
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert decision.entry.id == "apply-e-card"
+    assert decision.unanswered == "公积金怎么取"
+    assert decision.question == "电子社保卡怎么领？另外公积金怎么取"
+
+
+@pytest.mark.parametrize(
+    "question", ["公积金怎么取？电子社保卡怎么领", "公积金怎么取", "电子社保卡能领公积金吗？"]
+)
+def test_an_out_of_scope_first_question_is_still_refused(faq: Faq, question: str) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is not Kind.ANSWER and decision.unanswered == ""

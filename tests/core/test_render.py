@@ -140,3 +140,19 @@ def test_a_bare_greeting_or_thanks_gets_a_friendly_reply(
 def test_a_greeting_with_a_question_is_answered(faq: Faq) -> None:
     decision = faq.ask("你好，电子社保卡怎么领")
     assert render_decision(decision, faq.kb).entry_id == "apply-e-card"
+
+
+def test_an_unanswered_further_question_is_named_after_the_answer(faq: Faq) -> None:
+    decision = faq.ask("电子社保卡怎么领？另外<b>公积金</b>怎么取")
+    reply = render_decision(decision, faq.kb)
+    assert reply.kind is Kind.ANSWER and reply.entry_id == "apply-e-card"
+    last = reply.text.splitlines()[-1]
+    assert "「<b>公积金</b>怎么取」" in last and HOTLINE in last
+    assert "「&lt;b&gt;公积金&lt;/b&gt;怎么取」" in reply.html
+    assert_well_formed(reply.html)
+
+
+def test_a_long_unanswered_question_is_quoted_short(faq: Faq) -> None:
+    reply = render_entry(faq.kb.by_id["apply-e-card"], faq.kb, unanswered="公积金" * 40)
+    quoted = reply.text.splitlines()[-1].split("「")[1].split("」")[0]
+    assert len(quoted) <= 40 and quoted.endswith("…")

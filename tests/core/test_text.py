@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.text import MAX_QUESTION_CHARS, normalize
+from bot.core.text import MAX_QUESTION_CHARS, first_question, normalize
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,18 @@ def test_taiwan_terms_are_not_rewritten() -> None:
 )
 def test_a_leading_bot_command_is_dropped(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("电子社保卡怎么领？另外公积金怎么取", ("电子社保卡怎么领？", "公积金怎么取")),
+        ("怎么领?? 顺便问下，公积金", ("怎么领??", "公积金")),
+        ("电子社保卡怎么领？", None),
+        ("电子社保卡怎么领？？ 😊", None),
+        ("？公积金怎么取", None),
+        ("电子社保卡怎么领 公积金怎么取", None),
+    ],
+)
+def test_first_question_of_a_message(text: str, parts: tuple[str, str] | None) -> None:
+    assert first_question(text) == parts

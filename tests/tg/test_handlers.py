@@ -9,6 +9,7 @@ import pytest
 from bot.core.decision import Thresholds
 from bot.core.render import HOTLINE, NONE_OF_THESE_TEXT, PRIVACY_NOTICE, WELCOME_TEXT
 from bot.tg import handlers
+from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import (
     BOT_ID,
     BOT_USER,
@@ -501,3 +502,18 @@ async def test_an_expired_button_press_still_does_its_action(harness: Harness) -
     await harness.press("e:pension-check")
     [answer] = harness.request.of("sendMessage")
     assert answer.params["text"].startswith("<b>养老资格认证怎么做</b>")
+
+
+async def test_two_questions_get_the_first_answered_and_the_rest_named(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(KNOWLEDGE)
+    await harness.say("电子社保卡怎么领？另外公积金怎么取")
+    [answer] = harness.request.of("sendMessage")
+    assert answer.params["text"].startswith("<b>怎样领取电子社保卡</b>")
+    assert "您还问到「公积金怎么取」" in answer.params["text"]
+    records = list(harness.storage.questions.values())
+    assert [(r.text, r.decision, r.entry_id) for r in records] == [
+        ("电子社保卡怎么领？另外公积金怎么取", "answer", "apply-e-card"),
+        ("公积金怎么取", "fallback", None),
+    ]
