@@ -104,30 +104,25 @@ async def _answer(update: Update, context: Context, question: str) -> None:
     decision = faq.ask(question)
     reply = render_decision(decision, faq.kb, compact=group)
     redaction = redact(question)
-    storage = storage_of(context)
-    question_id = await storage.log_question(
-        QuestionRecord(
+
+    def record(text: str, kind: Kind, entry: Entry | None, score: float) -> QuestionRecord:
+        return QuestionRecord(
             chat_type=str(chat.type),
             user_id=user.id if user else None,
-            text=redaction.text,
-            normalized=normalize(redaction.text),
-            decision=str(decision.kind),
-            entry_id=decision.entry.id if decision.entry else None,
-            score=decision.score,
+            text=text,
+            normalized=normalize(text),
+            decision=str(kind),
+            entry_id=entry.id if entry else None,
+            score=score,
         )
+
+    storage = storage_of(context)
+    question_id = await storage.log_question(
+        record(redaction.text, decision.kind, decision.entry, decision.score)
     )
     if decision.unanswered:  # the rest of the message: for /unanswered like any fallback
-        rest = redact(decision.unanswered).text
         await storage.log_question(
-            QuestionRecord(
-                chat_type=str(chat.type),
-                user_id=user.id if user else None,
-                text=rest,
-                normalized=normalize(rest),
-                decision=str(Kind.FALLBACK),
-                entry_id=None,
-                score=0.0,
-            )
+            record(redact(decision.unanswered).text, Kind.FALLBACK, None, 0.0)
         )
     await _send(update, context, reply, question_id)
     if redaction.found and user is not None and user.id not in runtime.privacy_notified:
