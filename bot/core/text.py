@@ -18,6 +18,9 @@ _GENERATION = re.compile(r"第?([1-9一二三四])\s*代")
 _DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_SPACED_OUT = re.compile(
+    r"(?<![\u3400-\u9fff])(?:[\u3400-\u9fff] ){2,}[\u3400-\u9fff](?![\u3400-\u9fff])"
+)
 _QUESTION_MARK = re.compile(r"[?？﹖]+")
 _WORD = re.compile(r"\w\w")
 _CONNECTIVE = re.compile(
@@ -37,12 +40,14 @@ def normalize(text: str) -> str:
 
     Full-width characters become half-width (NFKC), traditional characters simplified; a
     leading bot command (/ask@bot), @mentions, links, emoji, punctuation, control and
-    zero-width characters removed; "第3代" / "3代" written "第三代".
+    zero-width characters removed; characters typed one by one with spaces between (电 子 社
+    保 卡) joined; "第3代" / "3代" written "第三代".
     """
     text = unicodedata.normalize("NFKC", text[: MAX_QUESTION_CHARS * 2])
     text = _URL.sub(" ", _MENTION.sub(" ", _COMMAND.sub(" ", text)))
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     text = _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+    text = _SPACED_OUT.sub(lambda m: m[0].replace(" ", ""), text)
     text = _T2S.convert(text).lower()
     return _GENERATION.sub(lambda m: "第" + _DIGIT_NAMES.get(m[1], m[1]) + "代", text)
 

@@ -63,3 +63,16 @@ def test_a_leading_bot_command_is_dropped(raw: str, expected: str) -> None:
 )
 def test_first_question_of_a_message(text: str, parts: tuple[str, str] | None) -> None:
     assert first_question(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("怎 么 领 电 子 社 保 卡", "怎么领电子社保卡"),
+        ("老功能 还 能 用 吗 第三代卡", "老功能 还能用吗 第三代卡"),
+        ("电子社保卡 怎么 领", "电子社保卡 怎么 领"),
+        ("社保卡 领 取", "社保卡 领 取"),
+    ],
+)
+def test_characters_typed_one_by_one_are_joined(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
