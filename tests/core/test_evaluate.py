@@ -39,6 +39,14 @@ def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> N
     assert report.refusal_rate >= 0.90, format_report(report)
 
 
+def test_the_boundary_set_keeps_its_refusal_rate(faq: Faq) -> None:
+    """110 near misses that use an entry's own words to ask what the article does not say
+    (amounts, deadlines, other apps): the hardest refusals, held at what they reached."""
+    report = evaluate(faq, load_labelled(DATA / "thirteenth_questions.yaml"))
+    assert report.top1_rate >= 0.95, format_report(report)
+    assert report.refusal_rate >= 0.75, format_report(report)
+
+
 def test_report_counts_and_misses(faq: Faq) -> None:
     items = [
         Labelled("电子社保卡怎么领", "apply-e-card"),
