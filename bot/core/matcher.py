@@ -201,7 +201,7 @@ class Matcher:
         """The best *limit* entries for *question*, best first, each scored in [0, 1]."""
         analysis = self.analyse(question)
         tokens = frozenset(analysis.tokens)
-        if not tokens:
+        if not tokens or limit < 1:
             return analysis, []
         joined = "".join(analysis.tokens)
         query = self._query_weights(tokens)
@@ -217,7 +217,7 @@ class Matcher:
         """Every phrasing that shares a word with the question, scored but for ``fuzz.ratio``
         (None: not one)."""
         shared_all = self._words.sums(query)
-        rows = np.flatnonzero(shared_all > 0)  # characters alone are no evidence
+        rows = np.flatnonzero(shared_all > 0)  # sharing characters but no word is no evidence
         if not rows.size:
             return None
         weights = self.weights

@@ -42,7 +42,7 @@ def test_pruning_never_changes_a_ranking_of_a_large_kb(faq: Faq) -> None:
         assert ranking(always.rank(question)[1]) == ranking(never.rank(question)[1]), question
 
 
-@pytest.mark.parametrize("limit", [1, 3, 5, 20])
+@pytest.mark.parametrize("limit", [0, 1, 3, 5, 20])
 def test_candidates_are_distinct_entries_best_first_scored_in_0_1(faq: Faq, limit: int) -> None:
     for question in QUESTIONS[::5]:
         _, candidates = faq.matcher.rank(question, limit)
