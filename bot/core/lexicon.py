@@ -39,6 +39,19 @@ class Lexicon:
     """Question words ("怎么", "申领"): never enough on their own to pick an entry."""
     phrases: Mapping[str, str] = field(default_factory=dict)
     """Variants of several space-separated words ("social security card") -> canonical."""
+    in_scope_with: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Out-of-scope term -> words that bring it back in scope in the same question (激活 next
+    to 电子社保卡 is claiming the e-card; activating a bank card is not covered)."""
+
+    def out_of_scope_in(self, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        """The out-of-scope terms among *tokens* that no other of them brings back in scope."""
+        present = frozenset(tokens)
+        return tuple(
+            token
+            for token in tokens
+            if token in self.out_of_scope
+            and self.in_scope_with.get(token, frozenset()).isdisjoint(present)
+        )
 
     def rewrite_phrases(self, normalized: str) -> str:
         """*normalized* text with every multi-word variant replaced by its canonical word."""
@@ -185,15 +198,35 @@ def _synonyms(path: Path, problems: list[Problem]) -> dict[str, str]:
     return synonyms
 
 
-def _terms(path: Path, problems: list[Problem]) -> frozenset[str]:
+def _terms(
+    path: Path, problems: list[Problem]
+) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The out-of-scope terms, and the words that bring some of them back in scope."""
     data = _parse(path, problems, load_yaml)
     if data is None:
-        return frozenset()
+        return frozenset(), {}
     terms = data.get("terms") if isinstance(data, dict) else None
     if not isinstance(terms, list):
         problems.append(Problem(str(path), 1, "out_of_scope.yaml needs a 'terms' list"))
-        return frozenset()
-    return frozenset(word for word in map(_word, terms) if word)
+        return frozenset(), {}
+    words = frozenset(word for word in map(_word, terms) if word)
+    unless = data.get("in_scope_with") or {}
+    if not isinstance(unless, dict):
+        message = "'in_scope_with' must map a term to a list of words, e.g. 激活: [电子社保卡]"
+        problems.append(Problem(str(path), 1, message))
+        return words, {}
+    exceptions: dict[str, frozenset[str]] = {}
+    for term, others in unless.items():
+        term = _word(term)
+        if term not in words or not isinstance(others, list) or not others:
+            message = (
+                f"in_scope_with: '{term}' must be one of the terms above and list the words "
+                "that bring it back in scope, e.g. 激活: [电子社保卡]"
+            )
+            problems.append(Problem(str(path), 1, message))
+            continue
+        exceptions[term] = frozenset(word for word in map(_word, others) if word)
+    return words, exceptions
 
 
 def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
@@ -210,11 +243,17 @@ def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
         for _, line in _read_lines(directory / "stopwords.txt", problems)
         if (word := _word(line))
     )
-    out_of_scope = _terms(directory / "out_of_scope.yaml", problems)
+    out_of_scope, in_scope_with = _terms(directory / "out_of_scope.yaml", problems)
     intent_words = frozenset(
         synonyms.get(word, word) for word in _word_list(directory / "intent_words.txt", problems)
     )
     if problems:
         raise KnowledgeError(problems)
     phrases = {variant: synonyms.pop(variant) for variant in list(synonyms) if " " in variant}
-    return Lexicon(words, synonyms, stopwords, out_of_scope, intent_words, phrases)
+    in_scope_with = {
+        term: frozenset(synonyms.get(word, word) for word in others)
+        for term, others in in_scope_with.items()
+    }
+    return Lexicon(
+        words, synonyms, stopwords, out_of_scope, intent_words, phrases, in_scope_with
+    )

@@ -173,7 +173,7 @@ class Matcher:
         """Normalise and tokenise *question*."""
         normalized = normalize(question)
         tokens = tuple(self.segmenter.tokens(normalized))
-        out_of_scope = tuple(t for t in tokens if t in self.lexicon.out_of_scope)
+        out_of_scope = self.lexicon.out_of_scope_in(tokens)
         topics = frozenset(t for t in tokens if self._is_topic(t))
         return Analysis(normalized, tokens, out_of_scope, topics)
 

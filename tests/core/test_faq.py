@@ -77,3 +77,15 @@ def test_the_first_of_two_questions_is_answered_and_the_rest_named(faq: Faq) -> 
 def test_an_out_of_scope_first_question_is_still_refused(faq: Faq, question: str) -> None:
     decision = faq.ask(question)
     assert decision.kind is not Kind.ANSWER and decision.unanswered == ""
+
+
+@pytest.mark.parametrize("question", ["电子社保卡怎么激活", "支付宝里那个社保卡咋激活"])
+def test_activating_the_e_card_is_claiming_it(faq: Faq, question: str) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert decision.entry.id == "apply-e-card"
+
+
+@pytest.mark.parametrize("question", ["新社保卡怎么激活", "社保卡要去银行激活吗"])
+def test_activating_a_bank_card_is_not_covered(faq: Faq, question: str) -> None:
+    assert faq.ask(question).kind is not Kind.ANSWER

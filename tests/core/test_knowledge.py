@@ -188,3 +188,33 @@ def test_a_python_tag_in_a_lexicon_file_is_a_located_problem(
     [problem] = caught.value.problems
     assert problem.file.endswith("synonyms.yaml") and problem.line == 2
     assert "not allowed" in problem.message
+
+
+def test_words_can_bring_an_out_of_scope_term_back_in_scope(
+    write_kb: Callable[..., Path],
+) -> None:
+    folder = write_kb(
+        {
+            "lexicon/synonyms.yaml": "电子社保卡: [网上社保卡]\n",
+            "lexicon/out_of_scope.yaml": (
+                "terms: [激活, 密码]\nin_scope_with:\n  激活: [网上社保卡]\n"
+            ),
+        }
+    )
+    lexicon = load_lexicon(folder)
+    assert lexicon.in_scope_with == {"激活": frozenset({"电子社保卡"})}  # canonical words
+    assert lexicon.out_of_scope_in(("电子社保卡", "激活", "密码")) == ("密码",)
+    assert lexicon.out_of_scope_in(("社保卡", "激活")) == ("激活",)
+
+
+@pytest.mark.parametrize(
+    "exceptions", ["in_scope_with: [激活]\n", "in_scope_with:\n  挂失: [电子社保卡]\n"]
+)
+def test_a_malformed_in_scope_exception_is_a_problem(
+    write_kb: Callable[..., Path], exceptions: str
+) -> None:
+    folder = write_kb({"lexicon/out_of_scope.yaml": "terms: [激活]\n" + exceptions})
+    with pytest.raises(KnowledgeError) as caught:
+        load_lexicon(folder)
+    [problem] = caught.value.problems
+    assert problem.file.endswith("out_of_scope.yaml") and "in_scope_with" in problem.message
