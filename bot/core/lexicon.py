@@ -254,6 +254,4 @@ def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
         term: frozenset(synonyms.get(word, word) for word in others)
         for term, others in in_scope_with.items()
     }
-    return Lexicon(
-        words, synonyms, stopwords, out_of_scope, intent_words, phrases, in_scope_with
-    )
+    return Lexicon(words, synonyms, stopwords, out_of_scope, intent_words, phrases, in_scope_with)
