@@ -39,12 +39,13 @@ def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> N
     assert report.refusal_rate >= 0.90, format_report(report)
 
 
-def test_the_boundary_set_keeps_its_refusal_rate(faq: Faq) -> None:
-    """110 near misses that use an entry's own words to ask what the article does not say
-    (amounts, deadlines, other apps): the hardest refusals, held at what they reached."""
-    report = evaluate(faq, load_labelled(DATA / "thirteenth_questions.yaml"))
+@pytest.mark.parametrize(("name", "refusal"), [("thirteenth", 0.75), ("sixteenth", 0.85)])
+def test_the_boundary_sets_keep_their_refusal_rates(faq: Faq, name: str, refusal: float) -> None:
+    """Sets of 100-110 near misses that use an entry's own words to ask what the article does
+    not say (amounts, deadlines, other apps): the hardest refusals, held at what they reached."""
+    report = evaluate(faq, load_labelled(DATA / f"{name}_questions.yaml"))
     assert report.top1_rate >= 0.95, format_report(report)
-    assert report.refusal_rate >= 0.75, format_report(report)
+    assert report.refusal_rate >= refusal, format_report(report)
 
 
 def test_report_counts_and_misses(faq: Faq) -> None:
