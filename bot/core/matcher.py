@@ -183,19 +183,24 @@ class Matcher:
             return False
         return len(token) > 1 or token in self.segmenter.domain_words
 
-    def weight(self, token: str, unknown: float = 1.0) -> float:
-        """How much a word says about which entry is meant."""
+    def weight(
+        self, token: str, unknown: float = 1.0, uncovered: frozenset[str] | None = None
+    ) -> float:
+        """How much a word says about which entry is meant; *uncovered*: the out-of-scope
+        words of its question (default: every out-of-scope word)."""
         idf = self._idf.get(token)
         if idf is not None:
             return idf
-        if token in self.lexicon.out_of_scope:
+        if token in (self.lexicon.out_of_scope if uncovered is None else uncovered):
             return self.weights.out_of_scope_weight
         return unknown * (0.5 if len(token) == 1 else 1.0)
 
     def _query_weights(self, tokens: frozenset[str]) -> dict[str, float]:
-        """Word weights for one question: in a long question, unknown words are mostly filler."""
+        """Word weights for one question: in a long question, unknown words are mostly filler,
+        and an out-of-scope word another one brings back in scope weighs as one of those."""
         unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
-        return {token: self.weight(token, unknown) for token in tokens}
+        uncovered = frozenset(self.lexicon.out_of_scope_in(tuple(tokens)))
+        return {token: self.weight(token, unknown, uncovered) for token in tokens}
 
     def rank(self, question: str, limit: int = 5) -> tuple[Analysis, list[Candidate]]:
         """The best *limit* entries for *question*, best first, each scored in [0, 1]."""

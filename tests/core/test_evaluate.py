@@ -29,7 +29,7 @@ def test_accuracy_bars_on_the_labelled_set(faq: Faq) -> None:
     "name",
     [
         *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
-        *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth"),
+        *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
     ],
 )
 def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> None:

@@ -89,3 +89,12 @@ def test_activating_the_e_card_is_claiming_it(faq: Faq, question: str) -> None:
 @pytest.mark.parametrize("question", ["新社保卡怎么激活", "社保卡要去银行激活吗"])
 def test_activating_a_bank_card_is_not_covered(faq: Faq, question: str) -> None:
     assert faq.ask(question).kind is not Kind.ANSWER
+
+
+def test_an_aside_brought_back_in_scope_weighs_as_an_ordinary_word(faq: Faq) -> None:
+    # 偷能量 (stealing Ant Forest energy) is out of scope, but not next to 社保卡: then it is an
+    # aside, and the question about the card's green energy is answered.
+    aside = faq.ask("我天天在蚂蚁森林偷能量，听说用电子社保卡也能给能量，咋领？")
+    assert aside.kind is Kind.ANSWER and aside.entry is not None
+    assert aside.entry.id == "green-energy"
+    assert faq.ask("蚂蚁森林怎么偷能量").kind is not Kind.ANSWER
