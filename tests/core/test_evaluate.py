@@ -25,26 +25,31 @@ def test_accuracy_bars_on_the_labelled_set(faq: Faq) -> None:
     assert report.refusal_rate >= 0.95, format_report(report)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
-        *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
-    ],
-)
-def test_no_independent_set_falls_below_ninety_percent(faq: Faq, name: str) -> None:
+INDEPENDENT_SETS = {
+    **dict.fromkeys(
+        [
+            *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
+            *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
+        ],
+        (0.90, 0.90),
+    ),
+    # 100-110 near misses that use an entry's own words to ask what the article does not say
+    # (amounts, deadlines, other apps), and 30 at the borders between entries: the hardest
+    # refusals, held at what they reached.
+    "thirteenth": (0.95, 0.75),
+    "sixteenth": (0.95, 0.85),
+    "eighteenth": (0.95, 0.75),
+}
+
+
+@pytest.mark.parametrize(("name", "bars"), INDEPENDENT_SETS.items())
+def test_no_independent_set_falls_below_its_bars(
+    faq: Faq, name: str, bars: tuple[float, float]
+) -> None:
     """Sets written by others from the article alone: a guard against regressions there."""
+    top1, refusal = bars
     report = evaluate(faq, load_labelled(DATA / f"{name}_questions.yaml"))
-    assert report.top1_rate >= 0.90, format_report(report)
-    assert report.refusal_rate >= 0.90, format_report(report)
-
-
-@pytest.mark.parametrize(("name", "refusal"), [("thirteenth", 0.75), ("sixteenth", 0.85)])
-def test_the_boundary_sets_keep_their_refusal_rates(faq: Faq, name: str, refusal: float) -> None:
-    """Sets of 100-110 near misses that use an entry's own words to ask what the article does
-    not say (amounts, deadlines, other apps): the hardest refusals, held at what they reached."""
-    report = evaluate(faq, load_labelled(DATA / f"{name}_questions.yaml"))
-    assert report.top1_rate >= 0.95, format_report(report)
+    assert report.top1_rate >= top1, format_report(report)
     assert report.refusal_rate >= refusal, format_report(report)
 
 
