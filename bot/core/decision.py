@@ -31,6 +31,9 @@ class Thresholds:
     veto_words: int = 10
     """An out-of-scope word vetoes an answer in questions of at most this many words (0: all);
     in a longer story it is often an aside ("前几个月被辞退了"), and only its weight counts."""
+    vague: int = 3
+    """A question of topic words alone, each in at least this many entries (电子社保卡, 三代卡,
+    社保卡 支付宝), is too vague to answer: the bot asks which one is meant (0: never)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def decide(
     ):
         return Decision(question, Kind.FALLBACK, analysis, ranked)
 
-    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
+    vague = bool(thresholds.vague) and analysis.breadth >= thresholds.vague
+    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin and not vague:
         return Decision(question, Kind.ANSWER, analysis, ranked, entry=top.entry)
     suggestions = tuple(
         c.entry for c in eligible[: thresholds.max_suggestions] if c.score >= thresholds.suggest

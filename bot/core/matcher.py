@@ -66,6 +66,9 @@ class Analysis:
     """Out-of-scope topic words in the question."""
     topics: frozenset[str] = frozenset()
     """Words of the question that name a topic the knowledge base knows (not intent words)."""
+    breadth: int = 0
+    """In how many entries the question's most specific word appears, when it holds topic words
+    only (电子社保卡 alone: many); 0 when it holds any other word (怎么, an unknown word)."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,12 @@ class Matcher:
         tokens = tuple(self.segmenter.tokens(normalized))
         out_of_scope = self.lexicon.out_of_scope_in(tokens)
         topics = frozenset(t for t in tokens if self._is_topic(t))
-        return Analysis(normalized, tokens, out_of_scope, topics)
+        breadth = (
+            min(self._entry_words.frequency(t) for t in topics)
+            if topics and topics.issuperset(tokens)
+            else 0
+        )
+        return Analysis(normalized, tokens, out_of_scope, topics, breadth)
 
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""

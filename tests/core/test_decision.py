@@ -62,6 +62,29 @@ def test_suggestions_when_unsure() -> None:
     assert decision.entry is None
 
 
+@pytest.mark.parametrize("question", ["电子社保卡", "三代卡？", "社保卡 支付宝"])
+def test_a_bare_common_topic_asks_which_one_is_meant(faq: Faq, question: str) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is Kind.SUGGEST and len(decision.suggestions) >= 2
+    assert decision.analysis.breadth >= faq.thresholds.vague
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"), [("失业金", "unemployment-benefits"), ("工伤", "work-injury")]
+)
+def test_a_bare_specific_topic_is_answered(faq: Faq, question: str, entry_id: str) -> None:
+    decision = faq.ask(question)
+    assert decision.entry is not None and decision.entry.id == entry_id
+
+
+def test_vague_questions_can_be_answered_when_told_to() -> None:
+    from tests.conftest import KNOWLEDGE
+
+    lenient = Faq(KNOWLEDGE, Thresholds(vague=0))
+    decision = lenient.ask("电子社保卡")
+    assert decision.kind is Kind.ANSWER
+
+
 @pytest.mark.parametrize(
     "question",
     [
