@@ -41,6 +41,7 @@ INDEPENDENT_SETS = {
     "eighteenth": (0.95, 0.75),
     "nineteenth": (0.90, 0.80),  # search-box fragments, bare topic words among the refusals
     "twentieth": (0.90, 0.80),  # conditionals and comparisons, 70 near misses
+    "twentyfirst": (0.90, 0.80),  # readers' follow-ups, 60 near misses
 }
 
 
