@@ -30,6 +30,7 @@ INDEPENDENT_SETS = {
         [
             *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
             *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
+            "twentysecond",
         ],
         (0.90, 0.90),
     ),
