@@ -9,6 +9,7 @@ from bot.core.decision import Decision, Kind, Thresholds, decide
 from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.matcher import Matcher, Weights
+from bot.core.privacy import without_personal_data
 from bot.core.text import first_question
 
 
@@ -65,14 +66,16 @@ class Faq:
     def ask(self, question: str) -> Decision:
         """Decide how to reply to *question*.
 
-        A message refused for an out-of-scope topic may hold two questions ("电子社保卡怎么领？
-        另外公积金怎么取"): then its first question alone is answered if it can be, and the
-        rest is passed on as unanswered.
+        Personal data in it (an ID or phone number) is left out of the matching. A message
+        refused for an out-of-scope topic may hold two questions ("电子社保卡怎么领？另外公积金
+        怎么取"): then its first question alone is answered if it can be, and the rest is passed
+        on as unanswered.
         """
         matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
-        decision = decide(question, *matcher.rank(question), self.thresholds)
+        text = without_personal_data(question)
+        decision = decide(question, *matcher.rank(text), self.thresholds)
         if decision.kind is Kind.FALLBACK and decision.analysis.out_of_scope:
-            parts = first_question(question)
+            parts = first_question(text)
             if parts is not None:
                 head, rest = parts
                 first = decide(head, *matcher.rank(head), self.thresholds)

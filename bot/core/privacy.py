@@ -189,6 +189,19 @@ def redact(text: str) -> Redaction:
     return Redaction(result, frozenset(kind for _, _, kind in spans))
 
 
+_NAMED_PLACEHOLDER = re.compile(
+    r"(?:身份证号码?|身份证|手机号码?|手机|电话号码?|电话|银行卡号|卡号|验证码)?"
+    r"\s*(?:是|为|:|：)?\s*(?:\[身份证号\]|\[手机号\]|\[银行卡号\]|\[验证码\])"
+)
+
+
+def without_personal_data(text: str) -> str:
+    """*text* with the personal data it holds left out, and the words naming it (身份证号是…):
+    a number says nothing about what is asked, and 手机号 next to one is no topic."""
+    redaction = redact(text)
+    return _NAMED_PLACEHOLDER.sub(" ", redaction.text) if redaction.found else text
+
+
 def describe(kinds: Iterable[str]) -> str:
     """The kinds found, in Chinese: "身份证号、手机号"."""
     return "、".join(LABELS[kind] for kind in PLACEHOLDERS if kind in set(kinds))

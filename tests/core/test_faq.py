@@ -98,3 +98,11 @@ def test_an_aside_brought_back_in_scope_weighs_as_an_ordinary_word(faq: Faq) -> 
     assert aside.kind is Kind.ANSWER and aside.entry is not None
     assert aside.entry.id == "green-energy"
     assert faq.ask("蚂蚁森林怎么偷能量").kind is not Kind.ANSWER
+
+
+def test_an_id_number_in_a_question_does_not_stop_the_answer(faq: Faq) -> None:
+    # 身份证号 is an out-of-scope word (lost ID cards); next to the number itself it only names
+    # the personal data, which is never evidence of what is asked.
+    decision = faq.ask("我身份证号210102198001011232，电子社保卡怎么领")
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert decision.entry.id == "apply-e-card"

@@ -20,6 +20,7 @@ from bot.core.privacy import (
     is_id_number,
     luhn_valid,
     redact,
+    without_personal_data,
 )
 
 FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
@@ -205,3 +206,13 @@ def test_redaction_is_idempotent(text: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Nd", "No")), max_size=60))
 def test_text_without_digits_is_unchanged(text: str) -> None:
     assert redact(text).text == text
+
+
+def test_personal_data_and_the_words_naming_it_are_left_out_of_matching() -> None:
+    first17 = "21010219800101123"
+    id_number = first17 + id_check_char(first17)
+    assert without_personal_data(f"我身份证号是{id_number}，电子社保卡怎么领").endswith(
+        "，电子社保卡怎么领"
+    )
+    assert "手机" not in without_personal_data("手机号13912345678 养老认证咋弄")
+    assert without_personal_data("手机号换了怎么办") == "手机号换了怎么办"  # nothing found
