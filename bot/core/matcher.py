@@ -88,9 +88,7 @@ class _Scores:
     rows: NDArray[np.intp]
     lower: NDArray[np.float64]
     starts: NDArray[np.intp]
-    """Where each entry's phrasings start in the arrays above..."""
-    ends: NDArray[np.intp]
-    """...and where they end."""
+    """Where each entry's phrasings start in the arrays above."""
     entries: NDArray[np.intp]
     extra: NDArray[np.float64]
     """Each entry's coverage bonus: how much of the question its words explain."""
@@ -203,11 +201,12 @@ class Matcher:
             return self.weights.out_of_scope_weight
         return unknown * (0.5 if len(token) == 1 else 1.0)
 
-    def _query_weights(self, tokens: frozenset[str]) -> dict[str, float]:
+    def _query_weights(self, analysis: Analysis) -> dict[str, float]:
         """Word weights for one question: in a long question, unknown words are mostly filler,
         and an out-of-scope word another one brings back in scope weighs as one of those."""
+        tokens = frozenset(analysis.tokens)
         unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
-        uncovered = frozenset(self.lexicon.out_of_scope_in(tuple(tokens)))
+        uncovered = frozenset(analysis.out_of_scope)
         return {token: self.weight(token, unknown, uncovered) for token in tokens}
 
     def rank(self, question: str, limit: int = 5) -> tuple[Analysis, list[Candidate]]:
@@ -217,7 +216,7 @@ class Matcher:
         if not tokens or limit < 1:
             return analysis, []
         joined = "".join(analysis.tokens)
-        query = self._query_weights(tokens)
+        query = self._query_weights(analysis)
         scores = self._scores(query, joined)
         if scores is None:
             return analysis, []
@@ -258,8 +257,7 @@ class Matcher:
             / query_weight
             * np.minimum(1.0, explained / weights.evidence)
         )
-        ends = np.append(starts[1:], len(rows))
-        return _Scores(rows, lower, starts, ends, entries, extra)
+        return _Scores(rows, lower, starts, entries, extra)
 
     def _entries(
         self, scores: _Scores, groups: NDArray[np.intp], joined: str
@@ -270,7 +268,7 @@ class Matcher:
             rows, lower, offsets = scores.rows, scores.lower, scores.starts
         else:
             starts = scores.starts[groups]
-            sizes = scores.ends[groups] - starts
+            sizes = np.diff(scores.starts, append=len(scores.rows))[groups]
             offsets = np.cumsum(sizes) - sizes
             picked = np.repeat(starts - offsets, sizes) + np.arange(offsets[-1] + sizes[-1])
             rows, lower = scores.rows[picked], scores.lower[picked]

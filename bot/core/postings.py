@@ -15,7 +15,7 @@ class Postings:
     weight, the same in every row."""
 
     def __init__(
-        self, rows: Sequence[Iterable[str]], weight: Callable[[str], float] = lambda key: 1.0
+        self, rows: Sequence[Iterable[str]], weight: Callable[[str], float] | None = None
     ) -> None:
         lists: dict[str, list[int]] = defaultdict(list)
         for row, keys in enumerate(rows):
@@ -23,7 +23,12 @@ class Postings:
                 lists[key].append(row)
         self.size = len(rows)
         self._rows = {key: np.asarray(held, dtype=np.intp) for key, held in lists.items()}
-        self._weights = {key: np.full(len(held), weight(key)) for key, held in lists.items()}
+        self._weights = (
+            {key: np.full(len(held), weight(key)) for key, held in lists.items()}
+            if weight is not None
+            else None
+        )
+        """Each key's weight, repeated for its rows (without *weight*: every key weighs 1)."""
 
     def frequency(self, key: str) -> int:
         """How many rows hold *key*."""
@@ -36,6 +41,8 @@ class Postings:
         if not found:
             return np.zeros(self.size)
         rows = np.concatenate([self._rows[key] for key in found])
+        if self._weights is None:
+            return np.bincount(rows, minlength=self.size).astype(np.float64)
         weights = np.concatenate([self._weights[key] for key in found])
         return cast("NDArray[np.float64]", np.bincount(rows, weights=weights, minlength=self.size))
 
