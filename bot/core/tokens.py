@@ -11,11 +11,13 @@ import unicodedata
 from collections import defaultdict
 from functools import cache
 from importlib.util import find_spec
+from itertools import accumulate
 from pathlib import Path
 
 import jieba
 from jieba import finalseg
 
+from bot.core import wordcut
 from bot.core.lexicon import Lexicon
 
 READINGS_PER_CHAR = 2
@@ -26,6 +28,8 @@ COMMON_WORD_FREQ = 100
 COMMON_CHAR_FREQ = 50_000
 """A character this frequent on its own (了, 能, 去) is no trace of a typo; 两 (43,011) may be."""
 MAX_MERGE_TOKENS = 3
+MAX_PAIRS_KEPT = 100_000
+"""Character pairs whose sounds typo repair remembers (a few MB); then it starts again."""
 MIN_INITIALS_CHARS = 3
 """Initials of shorter words (sb, bk) are too ambiguous to read as a word."""
 QUESTION_CHARS = frozenset("什么啥怎咋哪几吗呢")
@@ -185,6 +189,15 @@ class Segmenter:
                 for second in readings[word[1]]:
                     self._by_sound[first, second, len(word)].append(word)
                     self._sound_lengths[first, second].add(len(word))
+        self._starts: dict[str, tuple[list[tuple[str, str]], list[int]]] = {}
+        """Two characters -> how they may sound, and the lengths of the repairable words that
+        may start so (worked out once per pair seen)."""
+        self._prefixes = frozenset(
+            word[:end]
+            for word in self._domain_words | lexicon.synonyms.keys()
+            for end in range(1, len(word))
+        )
+        """What a domain word or variant starts with: where ``_merge`` looks for one."""
 
     @property
     def domain_words(self) -> frozenset[str]:
@@ -232,8 +245,7 @@ class Segmenter:
     def _cut(self, text: str) -> list[str]:
         """jieba's words of *text*, without its HMM guesses at unknown words: those cost a
         third of the cut and, over ten question sets, gained as many questions as they lost."""
-        words: list[str] = self._tokenizer.lcut(text, HMM=False)
-        return words
+        return wordcut.cut(self._tokenizer, text)
 
     def repair(self, text: str) -> str:
         """Replace homophone typos of domain words (设保卡 -> 社保卡, 失叶金 -> 失业金)."""
@@ -247,77 +259,79 @@ class Segmenter:
             return raw
         # A typo leaves a rare token behind (社报, 失叶金; not 吗), so spans need one of those;
         # and a repair keeps at least half of a word's characters, so spans need that many known.
-        rare = [0]
-        for token in raw:
-            odd = not (
+        odd = [
+            not (
                 token in self._domain_words
                 or token in self.lexicon.stopwords
                 or self._is_word(token)
             )
-            for _ in token:
-                rare.append(rare[-1] + odd)
-        if not rare[-1]:
+            for token in raw
+        ]
+        if not any(odd):
             return raw
         text = "".join(raw)
         size, reach = len(text), self._lengths[0]
-        readings = _readings()
-        known = [0]
-        for char in text:
-            known.append(known[-1] + (char in self._repair_chars))
+        rare = list(
+            accumulate((o for token, o in zip(raw, odd, strict=True) for _ in token), initial=0)
+        )
+        known = list(accumulate((char in self._repair_chars for char in text), initial=0))
         # For each character: where its token starts and ends, and whether it is protected.
-        starts: list[int] = []
-        ends: list[int] = []
-        protected: list[bool] = []
-        position = 0
-        for token in raw:
-            keep = token in self._domain_words
-            for _ in token:
-                starts.append(position)
-                ends.append(position + len(token))
-                protected.append(keep)
-            position += len(token)
+        offsets = list(accumulate(map(len, raw), initial=0))
+        starts = [at for token, at in zip(raw, offsets[:-1], strict=True) for _ in token]
+        ends = [at for token, at in zip(raw, offsets[1:], strict=True) for _ in token]
+        protected = [token in self._domain_words for token in raw for _ in token]
         out: list[str] = []
-        changed = [False] * size
-        i = 0
-        while i < size:
-            word = None
+        done, stop = 0, -1
+        # Only a span holding a rare character may be a typo, and no span holds a space (no
+        # word does): look from *reach* before each rare character, up to the next space.
+        for i in range(size - 1):
+            if stop < i:
+                stop = text.find(" ", i) % (size + 1)
             if (
-                i + 1 < size
-                and rare[min(i + reach, size)] != rare[i]
-                and (not protected[i] or starts[i] == i)
+                i < done
+                or rare[min(i + reach, stop)] == rare[i]
+                or (protected[i] and starts[i] != i)
             ):
-                keys = [(a, b) for a in readings.get(text[i]) for b in readings.get(text[i + 1])]
-                present = {n for key in keys for n in self._sound_lengths.get(key, ())}
-                lengths = [
-                    length
-                    for length in present
-                    if (j := i + length) <= size
-                    and 2 * (known[j] - known[i]) >= length
-                    and rare[j] != rare[i]
-                    and not all(protected[i:j])
-                    and not (protected[j - 1] and ends[j - 1] != j)
-                ]
-                if lengths:
-                    word = self._sound_alike(text, i, keys, sorted(lengths, reverse=True))
+                continue
+            keys, present = self._sound_starts(text[i : i + 2])
+            lengths = [
+                length
+                for length in reversed(present)
+                if (j := i + length) <= stop
+                and 2 * (known[j] - known[i]) >= length
+                and rare[j] != rare[i]
+                and not all(protected[i:j])
+                and not (protected[j - 1] and ends[j - 1] != j)
+            ]
+            word = self._sound_alike(text, i, keys, lengths) if lengths else None
             if word:
-                out.append(word)
-                changed[i : i + len(word)] = [True] * len(word)
-                i += len(word)
-            else:
-                out.append(text[i])
-                i += 1
-        return self._recut(raw, "".join(out), changed) if any(changed) else raw
+                out += (text[done:i], word)
+                done = i + len(word)
+        return self._recut(raw, "".join(out) + text[done:]) if out else raw
 
-    def _recut(self, raw: list[str], repaired: str, changed: list[bool]) -> list[str]:
-        """The tokens of *repaired* (as long as the text of *raw*): only the clauses holding a
-        changed character are cut again. jieba cuts text between whitespace on its own, so
+    def _sound_starts(self, pair: str) -> tuple[list[tuple[str, str]], list[int]]:
+        """How the two characters *pair* may sound, and the lengths of the repairable words
+        whose first two characters may sound so."""
+        found = self._starts.get(pair)
+        if found is None:
+            if len(self._starts) >= MAX_PAIRS_KEPT:
+                self._starts.clear()
+            readings = _readings()
+            keys = [(a, b) for a in readings.get(pair[0]) for b in readings.get(pair[1])]
+            present = {n for key in keys for n in self._sound_lengths.get(key, ())}
+            found = self._starts[pair] = (keys, sorted(present))
+        return found
+
+    def _recut(self, raw: list[str], repaired: str) -> list[str]:
+        """The tokens of *repaired* (as long as the text of *raw*): only the clauses it changed
+        are cut again. jieba cuts text between whitespace on its own, so
         this is what cutting the whole text would give, for a fraction of the time."""
         tokens: list[str] = []
         start = end = 0
         clause: list[str] = []
         for token in [*raw, " "]:
             if token.isspace():
-                if any(changed[start:end]):
+                if "".join(clause) != repaired[start:end]:
                     tokens += self._cut(repaired[start:end])
                 else:
                     tokens += clause
@@ -380,6 +394,10 @@ class Segmenter:
         merged: list[str] = []
         i = 0
         while i < len(tokens):
+            if tokens[i] not in self._prefixes:
+                merged.append(tokens[i])
+                i += 1
+                continue
             for width in range(MAX_MERGE_TOKENS, 1, -1):
                 joined = self.lexicon.canonical("".join(tokens[i : i + width]))
                 if i + width <= len(tokens) and joined in self._domain_words:
