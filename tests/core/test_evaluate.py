@@ -30,7 +30,7 @@ INDEPENDENT_SETS = {
         [
             *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
             *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
-            "twentysecond",
+            *("twentysecond", "twentythird", "twentyfourth"),
         ],
         (0.90, 0.90),
     ),
