@@ -30,7 +30,7 @@ INDEPENDENT_SETS = {
         [
             *("fresh", "holdout", "check", "probe", "elder", "edge", "group", "mixed"),
             *("tenth", "eleventh", "twelfth", "fourteenth", "fifteenth", "seventeenth"),
-            *("twentysecond", "twentythird", "twentyfourth"),
+            *("twentysecond", "twentythird", "twentyfourth", "twentyfifth"),
         ],
         (0.90, 0.90),
     ),
@@ -43,6 +43,7 @@ INDEPENDENT_SETS = {
     "nineteenth": (0.90, 0.80),  # search-box fragments, bare topic words among the refusals
     "twentieth": (0.90, 0.80),  # conditionals and comparisons, 70 near misses
     "twentyfirst": (0.90, 0.80),  # readers' follow-ups, 60 near misses
+    "twentysixth": (0.90, 0.85),  # people on the move: other provinces' rules as near misses
 }
 
 
