@@ -100,18 +100,28 @@ def _bigrams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
 
 
+def _sizes(starts: NDArray[np.intp], total: int) -> NDArray[np.intp]:
+    """The length of each group that begins at *starts* in an array of *total* items."""
+    sizes = np.empty_like(starts)  # np.diff(starts, append=total) takes ten times as long
+    sizes[:-1] = starts[1:]
+    sizes[-1] = total
+    sizes -= starts
+    return sizes
+
+
 def _top_two(
     values: NDArray[np.float64], starts: NDArray[np.intp]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.intp]]:
-    """Per group of *values* (groups begin at *starts*): the largest, the second largest (0 for
-    a group of one), and where the first largest is."""
+    """Per group of *values* (groups begin at *starts*; values are never negative): the
+    largest, the second largest (the largest again on a tie, 0 for a group of one), and where
+    the first largest is."""
     first = np.maximum.reduceat(values, starts)
-    top = values == np.repeat(first, np.append(starts[1:], len(values)) - starts)
-    ties = np.add.reduceat(top, starts)
-    second = np.maximum.reduceat(np.where(top, -np.inf, values), starts)
-    second = np.where(ties > 1, first, np.where(np.isfinite(second), second, 0.0))
-    tops = np.flatnonzero(top)
-    return first, second, tops[np.searchsorted(tops, starts)]
+    tops = np.flatnonzero(values == np.repeat(first, _sizes(starts, len(values))))
+    best = tops[np.searchsorted(tops, starts)]
+    rest = values.copy()
+    rest[best] = -np.inf
+    second = np.maximum.reduceat(rest, starts)
+    return first, np.maximum(second, 0.0, out=second), best
 
 
 class Matcher:
@@ -268,7 +278,7 @@ class Matcher:
             rows, lower, offsets = scores.rows, scores.lower, scores.starts
         else:
             starts = scores.starts[groups]
-            sizes = np.diff(scores.starts, append=len(scores.rows))[groups]
+            sizes = _sizes(scores.starts, len(scores.rows))[groups]
             offsets = np.cumsum(sizes) - sizes
             picked = np.repeat(starts - offsets, sizes) + np.arange(offsets[-1] + sizes[-1])
             rows, lower = scores.rows[picked], scores.lower[picked]

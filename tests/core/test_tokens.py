@@ -97,10 +97,13 @@ def test_short_initials_and_plain_english_are_not_read_as_pinyin(segmenter: Segm
         "听说能领失叶金 我在沈阳 上个月刚被裁 要去哪登记",
         "老人 店子社保卡 怎么弄 认正在哪",
         "设保卡",
+        # voice input: one long clause, the typos in its middle
+        "嗯就是那个我大侄儿去年厂子黄了在家待着呢你说他那个失业斤申请了老长时间没动静了",
+        "我闺女说手机上能领社宝卡电子的那种就在只付宝里头领你说咋领啊",
     ],
 )
 def test_a_repair_cuts_again_only_what_it_changed(segmenter: Segmenter, text: str) -> None:
-    # Only the clauses holding a repair are cut again: the tokens must be those of the whole
+    # Only the tokens around a repair are cut again: they must be those of the whole
     # repaired text cut afresh.
     repaired = segmenter.repair(text)
     assert repaired != text
