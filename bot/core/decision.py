@@ -24,7 +24,7 @@ class Thresholds:
     answer: float = 0.53
     """The top candidate needs at least this confidence to be answered."""
     margin: float = 0.0
-    """...and must lead the runner-up by this much."""
+    """...and must lead the runner-up by more than this (a tie is never answered)."""
     suggest: float = 0.30
     """Candidates at or above this are offered as "did you mean"."""
     max_suggestions: int = 3
@@ -76,7 +76,7 @@ def decide(
         return Decision(question, Kind.FALLBACK, analysis, ranked)
 
     vague = bool(thresholds.vague) and analysis.breadth >= thresholds.vague
-    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin and not vague:
+    if top.score >= thresholds.answer and top.score - runner_up > thresholds.margin and not vague:
         return Decision(question, Kind.ANSWER, analysis, ranked, entry=top.entry)
     suggestions = tuple(
         c.entry for c in eligible[: thresholds.max_suggestions] if c.score >= thresholds.suggest

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import unicodedata
 from collections import defaultdict
-from functools import cache
+from functools import cache, cached_property
 from importlib.util import find_spec
-from itertools import accumulate
+from itertools import accumulate, product
 from pathlib import Path
 
 import jieba
@@ -19,6 +20,9 @@ from jieba import finalseg
 
 from bot.core import wordcut
 from bot.core.lexicon import Lexicon
+
+_LATIN = re.compile(r"[a-z]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 READINGS_PER_CHAR = 2
 """Rare readings of a character cause false repairs; the two most common ones suffice."""
@@ -28,6 +32,8 @@ COMMON_WORD_FREQ = 100
 COMMON_CHAR_FREQ = 50_000
 """A character this frequent on its own (了, 能, 去) is no trace of a typo; 两 (43,011) may be."""
 MAX_MERGE_TOKENS = 3
+MAX_HALF_SPELLED = 2
+"""A domain word may have up to this many characters typed in pinyin among the others."""
 MAX_PAIRS_KEPT = 100_000
 """Character pairs whose sounds typo repair remembers (a few MB); then it starts again."""
 MIN_INITIALS_CHARS = 3
@@ -177,6 +183,7 @@ class Segmenter:
         }
         self._spelled = self._pinyin_index(self._domain_words)
         repairable = self._repairable(self._domain_words)
+        self._repairable_words = repairable
         self._lengths = sorted({len(word) for word in repairable}, reverse=True)
         self._repair_chars = frozenset("".join(repairable))
         readings = _readings()
@@ -314,6 +321,56 @@ class Segmenter:
                 spans.append((i, done))
         return self._recut(raw, "".join(out) + text[done:], spans) if out else raw
 
+    @cached_property
+    def _half_spelled(self) -> dict[tuple[str, str, str], str]:
+        """(characters before, pinyin, characters after) -> the domain word they spell, for
+        words with one or two characters typed in pinyin (dian + 子社保卡, 支付 + bao, shi +
+        业金); a spelling two different words share is left out. Built when first needed."""
+        readings = _readings()
+        found: dict[tuple[str, str, str], str] = {}
+        clashes: set[tuple[str, str, str]] = set()
+        for word in sorted(self._repairable_words):
+            canonical = self.lexicon.canonical(word)
+            for size in range(1, min(MAX_HALF_SPELLED, len(word) - 1) + 1):
+                for start in range(len(word) - size + 1):
+                    end = start + size
+                    for syllables in product(*(readings[ch] for ch in word[start:end])):
+                        key = (word[:start], "".join(syllables), word[end:])
+                        if self.lexicon.canonical(found.setdefault(key, word)) != canonical:
+                            clashes.add(key)
+        return {key: word for key, word in found.items() if key not in clashes}
+
+    @cached_property
+    def _half_spellings(self) -> frozenset[str]:
+        """The pinyin parts of ``_half_spelled``: a run of letters that is none is no word."""
+        return frozenset(spelled for _, spelled, _ in self._half_spelled)
+
+    def _read_half_spelled(self, text: str) -> str:
+        """*text* with domain words typed part in pinyin written in characters (dian子社保卡 ->
+        电子社保卡); pinyin between spaces (a word typed whole) is left to ``_spelled``."""
+        index, spellings = self._half_spelled, self._half_spellings
+        reach = self._lengths[0] if self._lengths else 0
+        out: list[str] = []
+        done = 0
+        for match in _LATIN.finditer(text):
+            start, end = match.span()
+            beside = text[start - 1 : start] + text[end : end + 1]
+            if start < done or match[0] not in spellings or not _CJK.search(beside):
+                continue
+            best: tuple[int, int, str] | None = None
+            for before in range(min(start - done, reach) + 1):
+                left = text[start - before : start]
+                for after in range(reach - before + 1):
+                    if end + after > len(text):
+                        break
+                    word = index.get((left, match[0], text[end : end + after]))
+                    if word and (best is None or len(word) > len(best[2])):
+                        best = (start - before, end + after, word)
+            if best:
+                out += (text[done : best[0]], best[2])
+                done = best[1]
+        return "".join(out) + text[done:] if out else text
+
     def _sound_starts(self, pair: str) -> tuple[list[tuple[str, str]], list[int]]:
         """How the two characters *pair* may sound, and the lengths of the repairable words
         whose first two characters may sound so."""
@@ -353,7 +410,10 @@ class Segmenter:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
         with _DICTIONARY.lock:
             _DICTIONARY.activate(self.lexicon)
-            raw = self._cut(self.lexicon.rewrite_phrases(normalized))
+            text = self.lexicon.rewrite_phrases(normalized)
+            if repair and _LATIN.search(text):
+                text = self._read_half_spelled(text)
+            raw = self._cut(text)
             if repair:
                 raw = self._repaired(raw)
         stopwords = self.lexicon.stopwords

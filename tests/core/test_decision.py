@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from bot.core.decision import Kind, Thresholds
+from bot.core.decision import Kind, Thresholds, decide
 from bot.core.faq import Faq
 
 CANONICAL = {
@@ -101,3 +103,14 @@ def test_vague_questions_can_be_answered_when_told_to() -> None:
 def test_hostile_input_never_raises(faq: Faq, question: str) -> None:
     decision = faq.ask(question)
     assert decision.kind in (Kind.ANSWER, Kind.SUGGEST, Kind.FALLBACK)
+
+
+def test_a_tie_between_two_entries_is_never_answered(faq: Faq) -> None:
+    question = "电子社保卡怎么领"
+    analysis, candidates = faq.matcher.rank(question)
+    top, second = candidates[0], candidates[1]
+    tied = [top, replace(second, score=top.score, matched=top.matched), *candidates[2:]]
+    assert decide(question, analysis, candidates, faq.thresholds).kind is Kind.ANSWER
+    decision = decide(question, analysis, tied, faq.thresholds)
+    assert decision.kind is Kind.SUGGEST
+    assert decision.suggestions[:2] == (top.entry, second.entry)

@@ -44,6 +44,8 @@ INDEPENDENT_SETS = {
     "twentieth": (0.90, 0.80),  # conditionals and comparisons, 70 near misses
     "twentyfirst": (0.90, 0.80),  # readers' follow-ups, 60 near misses
     "twentysixth": (0.90, 0.85),  # people on the move: other provinces' rules as near misses
+    "twentyseventh": (0.90, 0.90),  # handwriting input: characters of similar shape, unrepaired
+    "twentyeighth": (0.90, 0.85),  # follow-ups without context, bundled questions
 }
 
 

@@ -113,3 +113,24 @@ def test_a_repair_cuts_again_only_what_it_changed(segmenter: Segmenter, text: st
 def test_sentence_particles_are_no_trace_of_a_typo(segmenter: Segmenter) -> None:
     # 呗 once sent 笑话呗 to 花呗 (an out-of-scope word).
     assert segmenter.repair("讲个笑话呗") == "讲个笑话呗"
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("dian子社保卡怎么领", "电子社保卡"),
+        ("shi业金网上申请", "失业金"),
+        ("支付bao里咋领", "支付宝"),
+        ("gong伤待遇认证咋弄", "工伤"),
+        ("tong步申领是啥", "同步申领"),
+    ],
+)
+def test_domain_words_typed_part_in_pinyin_are_read(
+    segmenter: Segmenter, text: str, word: str
+) -> None:
+    assert word in tokens(segmenter, text)
+
+
+@pytest.mark.parametrize("text", ["app里能领吗", "我用dian脑能查吗", "ok 谢谢", "can i use it"])
+def test_letters_that_spell_no_domain_word_stay(segmenter: Segmenter, text: str) -> None:
+    assert segmenter.tokens(normalize(text)) == segmenter.tokens(normalize(text), repair=False)
