@@ -183,8 +183,9 @@ class Matcher:
     def analyse(self, question: str) -> Analysis:
         """Normalise and tokenise *question*."""
         normalized = normalize(question)
-        tokens = tuple(self.segmenter.tokens(normalized))
-        out_of_scope = self.lexicon.out_of_scope_in(tokens)
+        words, aside = self.segmenter.read(normalized)
+        tokens = tuple(words)
+        out_of_scope = tuple(t for t in self.lexicon.out_of_scope_in(tokens) if t not in aside)
         topics = frozenset(t for t in tokens if self._is_topic(t))
         breadth = (
             min(self._entry_words.frequency(t) for t in topics)

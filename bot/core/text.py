@@ -14,7 +14,8 @@ MAX_QUESTION_CHARS = 500
 _T2S = opencc.OpenCC("t2s")
 _MENTION = re.compile(r"@[A-Za-z0-9_]{3,64}")
 _COMMAND = re.compile(r"^\s*/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?=\s|$)")
-_GENERATION = re.compile(r"第?([1-9一二三四])\s*代")
+_GENERATION = re.compile(r"(?<![新那这上下哪同老每])第?([1-9一二三四])\s*代")
+"""第3代 / 3代 / 三代; not 新一代, 那一代 (a generation, not the first)."""
 _DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)

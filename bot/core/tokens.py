@@ -32,6 +32,10 @@ COMMON_WORD_FREQ = 100
 COMMON_CHAR_FREQ = 50_000
 """A character this frequent on its own (了, 能, 去) is no trace of a typo; 两 (43,011) may be."""
 MAX_MERGE_TOKENS = 3
+ASIDE_CUES = frozenset({"不是", "不问", "不用", "而不是", "并不是"})
+"""A clause starting with one of these sets its words aside: "不是问公积金，是问社保"."""
+NOT_ASIDE_AFTER = frozenset({"说", "吗", "吧", "呢"})
+"""...unless it goes on with one of these: "不是说二代卡要停用吗" asks about what follows."""
 MAX_HALF_SPELLED = 2
 """A domain word may have up to this many characters typed in pinyin among the others."""
 MAX_PAIRS_KEPT = 100_000
@@ -408,14 +412,34 @@ class Segmenter:
 
     def tokens(self, normalized: str, *, repair: bool = True) -> list[str]:
         """Content tokens of *normalized* text, synonyms rewritten, stopwords dropped."""
+        return self._content(self._raw(normalized, repair=repair))
+
+    def read(self, normalized: str) -> tuple[list[str], frozenset[str]]:
+        """A question's content tokens, and those of its clauses that set something aside
+        ("不是问电子身份证", "不用个税app"): what the question is not about."""
+        raw = self._raw(normalized, repair=True)
+        aside: list[str] = []
+        setting_aside = False
+        for number, token in enumerate(raw):
+            if token.isspace():
+                setting_aside = False
+            elif number == 0 or raw[number - 1].isspace():
+                following = raw[number + 1] if number + 1 < len(raw) else ""
+                setting_aside = token in ASIDE_CUES and following not in NOT_ASIDE_AFTER
+            elif setting_aside:
+                aside.append(token)
+        return self._content(raw), frozenset(self._content(aside))
+
+    def _raw(self, normalized: str, *, repair: bool) -> list[str]:
         with _DICTIONARY.lock:
             _DICTIONARY.activate(self.lexicon)
             text = self.lexicon.rewrite_phrases(normalized)
             if repair and _LATIN.search(text):
                 text = self._read_half_spelled(text)
             raw = self._cut(text)
-            if repair:
-                raw = self._repaired(raw)
+            return self._repaired(raw) if repair else raw
+
+    def _content(self, raw: list[str]) -> list[str]:
         stopwords = self.lexicon.stopwords
         canonical = [
             self.lexicon.canonical(self._spelled.get(token, token))

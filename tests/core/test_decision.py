@@ -114,3 +114,23 @@ def test_a_tie_between_two_entries_is_never_answered(faq: Faq) -> None:
     decision = decide(question, analysis, tied, faq.thresholds)
     assert decision.kind is Kind.SUGGEST
     assert decision.suggestions[:2] == (top.entry, second.entry)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("不是问公积金，是问电子社保卡怎么领", "apply-e-card"),
+        ("第三代社保卡还能当身份凭证用吗，不是问电子身份证", "card-functions"),
+    ],
+)
+def test_a_topic_set_aside_does_not_veto_the_answer(
+    faq: Faq, question: str, entry_id: str
+) -> None:
+    decision = faq.ask(question)
+    assert decision.kind is Kind.ANSWER
+    assert decision.entry is not None and decision.entry.id == entry_id
+
+
+@pytest.mark.parametrize("question", ["社保卡里的钱不是公积金吗", "公积金怎么取，不是问社保"])
+def test_an_out_of_scope_topic_that_is_asked_about_still_vetoes(faq: Faq, question: str) -> None:
+    assert faq.ask(question).kind is not Kind.ANSWER

@@ -45,6 +45,8 @@ INDEPENDENT_SETS = {
     "twentyfirst": (0.90, 0.80),  # readers' follow-ups, 60 near misses
     "twentysixth": (0.90, 0.85),  # people on the move: other provinces' rules as near misses
     "twentyseventh": (0.90, 0.90),  # handwriting input: characters of similar shape, unrepaired
+    "twentyninth": (0.90, 0.90),  # descriptions instead of names
+    "thirtieth": (0.90, 0.90),  # neighbouring services, some set aside
     "twentyeighth": (0.90, 0.85),  # follow-ups without context, bundled questions
 }
 

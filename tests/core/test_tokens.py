@@ -134,3 +134,21 @@ def test_domain_words_typed_part_in_pinyin_are_read(
 @pytest.mark.parametrize("text", ["app里能领吗", "我用dian脑能查吗", "ok 谢谢", "can i use it"])
 def test_letters_that_spell_no_domain_word_stay(segmenter: Segmenter, text: str) -> None:
     assert segmenter.tokens(normalize(text)) == segmenter.tokens(normalize(text), repair=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "aside"),
+    [
+        ("不是问公积金 是问电子社保卡怎么领", {"公积金"}),
+        ("工伤认定能在电子社保卡上办吗 不是问医保报销", {"医保报销"}),
+        ("不用个税app 支付宝里能查社保吗", {"个税", "app"}),
+        ("社保卡里的钱不是公积金吗", set()),  # 不是 inside the clause asks about it
+        ("不是说二代卡要停用了吗", set()),  # a rumour to check, not an aside
+    ],
+)
+def test_a_clause_starting_with_a_negation_sets_its_words_aside(
+    segmenter: Segmenter, text: str, aside: set[str]
+) -> None:
+    words, set_aside = segmenter.read(normalize(text))
+    assert words == tokens(segmenter, text)
+    assert set_aside == aside
