@@ -47,6 +47,8 @@ INDEPENDENT_SETS = {
     "twentyseventh": (0.90, 0.90),  # handwriting input: characters of similar shape, unrepaired
     "twentyninth": (0.90, 0.90),  # descriptions instead of names
     "thirtieth": (0.90, 0.90),  # neighbouring services, some set aside
+    "thirtyfirst": (0.90, 0.90),  # requests and statements
+    "thirtysecond": (0.90, 0.75),  # formal register: long questions, out-of-scope words as asides
     "twentyeighth": (0.90, 0.85),  # follow-ups without context, bundled questions
 }
 
