@@ -134,3 +134,36 @@ def test_a_topic_set_aside_does_not_veto_the_answer(
 @pytest.mark.parametrize("question", ["社保卡里的钱不是公积金吗", "公积金怎么取，不是问社保"])
 def test_an_out_of_scope_topic_that_is_asked_about_still_vetoes(faq: Faq, question: str) -> None:
     assert faq.ask(question).kind is not Kind.ANSWER
+
+
+STORY = (
+    "我是从农村来沈阳打工的，今年四十八了，以前一直在饭店后厨帮忙，饭店上个月关门了，现在天天在家"
+    "闲着。老乡说不用再去劳务市场站着等活了，说电子社保卡里就能找工作，上面有好多招聘信息。想问问"
+    "用电子社保卡怎么找工作？"
+)
+OUT_OF_SCOPE_STORY = (
+    "我今年七十了，老伴走得早，孩子们都在外地，平时家里就我一个人。前些天楼下的老邻居跟我说，"
+    "今年养老金又涨了，还说涨了不少，我看了看卡里好像没多多少钱，想问问今年养老金到底涨了多少，"
+    "什么时候能补发到卡上？"
+)
+
+
+def test_a_long_story_is_answered_from_a_lower_confidence(faq: Faq) -> None:
+    decision = faq.ask(STORY)
+    assert len(decision.analysis.tokens) >= faq.thresholds.long_question
+    assert decision.kind is Kind.ANSWER
+    assert decision.entry is not None and decision.entry.id == "job-search"
+    assert decision.score < faq.thresholds.answer  # only the story rule answers it
+    without = decide(
+        STORY,
+        decision.analysis,
+        list(decision.candidates),
+        replace(faq.thresholds, long_question=0),
+    )
+    assert without.kind is Kind.SUGGEST
+
+
+def test_an_out_of_scope_story_is_still_not_answered(faq: Faq) -> None:
+    decision = faq.ask(OUT_OF_SCOPE_STORY)
+    assert len(decision.analysis.tokens) >= faq.thresholds.long_question
+    assert decision.kind is not Kind.ANSWER
