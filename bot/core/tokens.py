@@ -36,6 +36,8 @@ ASIDE_CUES = frozenset({"不是", "不问", "不用", "而不是", "并不是"})
 """A clause starting with one of these sets its words aside: "不是问公积金，是问社保"."""
 NOT_ASIDE_AFTER = frozenset({"说", "吗", "吧", "呢"})
 """...unless it goes on with one of these: "不是说二代卡要停用吗" asks about what follows."""
+MAX_SPELLED_TOKENS = 6
+"""A domain word typed in pinyin may come in up to this many pieces (dian zi she bao ka)."""
 MAX_HALF_SPELLED = 2
 """A domain word may have up to this many characters typed in pinyin among the others."""
 MAX_PAIRS_KEPT = 100_000
@@ -442,11 +444,31 @@ class Segmenter:
     def _content(self, raw: list[str]) -> list[str]:
         stopwords = self.lexicon.stopwords
         canonical = [
-            self.lexicon.canonical(self._spelled.get(token, token))
-            for token in raw
-            if not token.isspace() and token not in stopwords
+            self.lexicon.canonical(token)
+            for token in self._read_spelled([t for t in raw if not t.isspace()])
+            if token not in stopwords
         ]
         return [token for token in self._merge(canonical) if token not in stopwords]
+
+    def _read_spelled(self, tokens: list[str]) -> list[str]:
+        """*tokens* with domain words typed in pinyin read, also when their syllables are
+        typed apart (wang dai, disandai shebaoka)."""
+        if not any(token.isascii() for token in tokens):
+            return tokens
+        read: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for width in range(MAX_SPELLED_TOKENS, 0, -1):
+                parts = tokens[i : i + width]
+                word = self._spelled.get("".join(parts))
+                if len(parts) == width and word and all(p.isascii() for p in parts):
+                    read.append(word)
+                    i += width
+                    break
+            else:
+                read.append(tokens[i])
+                i += 1
+        return read
 
     def _sound_alike(
         self, text: str, start: int, keys: list[tuple[str, str]], lengths: list[int]

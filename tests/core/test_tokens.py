@@ -85,6 +85,20 @@ def test_domain_words_typed_in_pinyin_are_read(
     assert tokens(segmenter, f"{typed}怎么弄")[0] == word
 
 
+@pytest.mark.parametrize(
+    ("typed", "word"),
+    [
+        ("wang dai", "忘带"),
+        ("disandai shebaoka", "第三代社保卡"),
+        ("dian zi she bao ka", "电子社保卡"),
+    ],
+)
+def test_domain_words_typed_in_pinyin_pieces_are_read(
+    segmenter: Segmenter, typed: str, word: str
+) -> None:
+    assert tokens(segmenter, f"{typed} zenme ban")[0] == word
+
+
 def test_short_initials_and_plain_english_are_not_read_as_pinyin(segmenter: Segmenter) -> None:
     assert tokens(segmenter, "sb") == ["sb"]
     assert tokens(segmenter, "pension") == ["养老金"]  # the English synonym, not pinyin
