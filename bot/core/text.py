@@ -22,6 +22,8 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _SPACED_OUT = re.compile(
     r"(?<![\u3400-\u9fff])(?:[\u3400-\u9fff] ){2,}[\u3400-\u9fff](?![\u3400-\u9fff])"
 )
+_TONE_NUMBER = re.compile(r"(?<=[a-z][aeiouvngr])[1-5](?![0-9])")
+"""A tone typed after a pinyin syllable: she4 bao3 ka3."""
 _QUESTION_MARK = re.compile(r"[?？﹖]+")
 _WORD = re.compile(r"\w\w")
 _CONNECTIVE = re.compile(
@@ -42,14 +44,15 @@ def normalize(text: str) -> str:
     Full-width characters become half-width (NFKC), traditional characters simplified; a
     leading bot command (/ask@bot), @mentions, links, emoji, punctuation, control and
     zero-width characters removed; characters typed one by one with spaces between (电 子 社
-    保 卡) joined; "第3代" / "3代" written "第三代".
+    保 卡) joined; tones typed after pinyin dropped (she4 -> she); "第3代" / "3代" written
+    "第三代".
     """
     text = unicodedata.normalize("NFKC", text[: MAX_QUESTION_CHARS * 2])
     text = _URL.sub(" ", _MENTION.sub(" ", _COMMAND.sub(" ", text)))
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     text = _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
     text = _SPACED_OUT.sub(lambda m: m[0].replace(" ", ""), text)
-    text = _T2S.convert(text).lower()
+    text = _TONE_NUMBER.sub("", _T2S.convert(text).lower())
     return _GENERATION.sub(lambda m: "第" + _DIGIT_NAMES.get(m[1], m[1]) + "代", text)
 
 

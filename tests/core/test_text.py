@@ -15,6 +15,8 @@ from bot.core.text import MAX_QUESTION_CHARS, first_question, normalize
         ("3代卡", "第三代卡"),
         ("三代卡", "第三代卡"),
         ("新一代社保卡", "新一代社保卡"),  # a new generation, not the first
+        ("dian4 zi3 she4bao3ka3", "dian zi shebaoka"),  # tones typed after pinyin
+        ("5g手机 win10 mp3", "5g手机 win10 mp3"),
         ("最新那一代社保卡", "最新那一代社保卡"),
         ("ＡＰＰ上怎么找工作", "app上怎么找工作"),
         ("电子社保卡！！？？。。", "电子社保卡"),
