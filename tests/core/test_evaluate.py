@@ -52,6 +52,8 @@ INDEPENDENT_SETS = {
     "thirtyeighth": (0.80, 0.95),  # stories of 100-155 characters: the rest is did-you-mean
     "fortieth": (0.90, 0.75),  # "in my situation, can I": 48 eligibility near misses
     "fortyfirst": (0.85, 0.95),  # pinyin: words outside the domain (tongshi, guanfang) unread
+    "fortythird": (0.90, 0.85),  # "is it still so": 42 asking for figures after 2021
+    "fortyfourth": (0.75, 0.75),  # two topics named, one asked: the context topic often wins
 }
 
 
