@@ -10,6 +10,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from functools import cache, cached_property
 from importlib.util import find_spec
 from itertools import accumulate, product
@@ -82,6 +83,26 @@ def _trimmed_dictionary() -> str | None:
         logging.getLogger(__name__).warning("Using jieba's full dictionary: %s", error)
         return None
     return str(target)
+
+
+def _join_longest(
+    tokens: list[str], widest: int, narrowest: int, word_for: Callable[[list[str]], str | None]
+) -> list[str]:
+    """*tokens* with runs of *narrowest* to *widest* of them that *word_for* names a word
+    replaced by it, the widest first, from the left."""
+    joined: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for width in range(min(widest, len(tokens) - i), narrowest - 1, -1):
+            word = word_for(tokens[i : i + width])
+            if word is not None:
+                joined.append(word)
+                i += width
+                break
+        else:
+            joined.append(tokens[i])
+            i += 1
+    return joined
 
 
 class _Readings:
@@ -455,20 +476,11 @@ class Segmenter:
         typed apart (wang dai, disandai shebaoka)."""
         if not any(token.isascii() for token in tokens):
             return tokens
-        read: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for width in range(MAX_SPELLED_TOKENS, 0, -1):
-                parts = tokens[i : i + width]
-                word = self._spelled.get("".join(parts))
-                if len(parts) == width and word and all(p.isascii() for p in parts):
-                    read.append(word)
-                    i += width
-                    break
-            else:
-                read.append(tokens[i])
-                i += 1
-        return read
+
+        def spelled(parts: list[str]) -> str | None:
+            return self._spelled.get("".join(parts)) if all(p.isascii() for p in parts) else None
+
+        return _join_longest(tokens, MAX_SPELLED_TOKENS, 1, spelled)
 
     def _sound_alike(
         self, text: str, start: int, keys: list[tuple[str, str]], lengths: list[int]
@@ -502,20 +514,11 @@ class Segmenter:
 
     def _merge(self, tokens: list[str]) -> list[str]:
         """Join neighbours that spell a domain word (电子 + 社保卡 -> 电子社保卡)."""
-        merged: list[str] = []
-        i = 0
-        while i < len(tokens):
-            if tokens[i] not in self._prefixes:
-                merged.append(tokens[i])
-                i += 1
-                continue
-            for width in range(MAX_MERGE_TOKENS, 1, -1):
-                joined = self.lexicon.canonical("".join(tokens[i : i + width]))
-                if i + width <= len(tokens) and joined in self._domain_words:
-                    merged.append(joined)
-                    i += width
-                    break
-            else:
-                merged.append(tokens[i])
-                i += 1
-        return merged
+
+        def domain_word(parts: list[str]) -> str | None:
+            if parts[0] not in self._prefixes:
+                return None
+            word = self.lexicon.canonical("".join(parts))
+            return word if word in self._domain_words else None
+
+        return _join_longest(tokens, MAX_MERGE_TOKENS, 2, domain_word)
