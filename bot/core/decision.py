@@ -85,10 +85,10 @@ def decide(
 
     vague = bool(thresholds.vague) and analysis.breadth >= thresholds.vague
     lead = top.score - runner_up
-    confident = top.score >= thresholds.answer and lead > thresholds.margin
     story = bool(thresholds.long_question) and len(analysis.tokens) >= thresholds.long_question
-    if story and top.score >= thresholds.long_answer and lead >= thresholds.long_margin:
-        confident = True
+    confident = (top.score >= thresholds.answer and lead > thresholds.margin) or (
+        story and top.score >= thresholds.long_answer and lead >= thresholds.long_margin
+    )
     if confident and not vague:
         return Decision(question, Kind.ANSWER, analysis, ranked, entry=top.entry)
     suggestions = tuple(

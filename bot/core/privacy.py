@@ -185,7 +185,7 @@ def redact(text: str) -> Redaction:
 
 _NAMED_PLACEHOLDER = re.compile(
     r"(?:身份证号码?|身份证|手机号码?|手机|电话号码?|电话|银行卡号|卡号|验证码)?"
-    r"\s*(?:是|为|:|：)?\s*(?:\[身份证号\]|\[手机号\]|\[银行卡号\]|\[验证码\])"
+    r"\s*(?:是|为|:|：)?\s*(?:" + "|".join(map(re.escape, PLACEHOLDERS.values())) + ")"
 )
 
 
