@@ -1,0 +1,39 @@
+"""The two-turn dialogue set (issue 15 item 5) is well formed and labelled with real entry ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bot.core.faq import Faq
+from tests.conftest import DATA
+
+
+def dialogues() -> list[Any]:
+    data = yaml.safe_load((DATA / "dialogues.yaml").read_text(encoding="utf-8"))
+    items = data["dialogues"]
+    assert isinstance(items, list)
+    return items
+
+
+def test_every_dialogue_has_two_turns_labelled_with_a_known_entry_or_null(faq: Faq) -> None:
+    ids = {entry.id for entry in faq.kb.entries}
+    for number, dialogue in enumerate(dialogues(), start=1):
+        turns = dialogue["turns"]
+        assert len(turns) == 2, number
+        for turn in turns:
+            assert isinstance(turn["q"], str) and turn["q"].strip(), number
+            assert turn["expect"] is None or turn["expect"] in ids, (number, turn)
+
+
+def test_the_set_is_large_and_mixed_as_issue_15_asks() -> None:
+    items = dialogues()
+    follow_ups = [dialogue["turns"][1] for dialogue in items]
+    topic_changes = [
+        d for d in items if d["turns"][1]["expect"] not in (None, d["turns"][0]["expect"])
+    ]
+    assert len(items) >= 60
+    assert sum(turn["expect"] is None for turn in follow_ups) >= 15
+    assert sum(dialogue["turns"][0]["expect"] is None for dialogue in items) >= 10
+    assert len(topic_changes) >= 10
