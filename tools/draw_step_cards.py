@@ -140,7 +140,9 @@ def _source_line(source: Any) -> str:
     if not isinstance(source, dict):
         return ""
     outlet, date = _text(source.get("outlet")), _text(source.get("date"))
-    return "来源：" + "，".join(part for part in (outlet, date) if part)
+    title = _text(source.get("title")).strip("《》 ")
+    named = outlet + (f"《{title}》" if title else "")
+    return "来源：" + "，".join(part for part in (named, date) if part)
 
 
 def _raw_entries(data: Any) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

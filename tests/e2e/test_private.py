@@ -6,7 +6,7 @@ from bot.core.knowledge import load_knowledge
 from tests.conftest import KNOWLEDGE
 from tests.e2e.conftest import WAIT, BotProcess, entity_text, labels
 
-SOURCE = "来源：指尖沈阳 / 沈报全媒体（2021-11-30）"
+SOURCE = "来源：指尖沈阳 / 沈报全媒体《@辽宁人，这个卡你领了吗？事关你的社保》（2021-11-30）"
 
 
 def test_start_greets_and_offers_every_category(bot: BotProcess) -> None:
@@ -29,7 +29,7 @@ def test_a_question_is_answered_with_title_steps_source_and_picture(bot: BotProc
     assert "电子社保卡是什么" in labels(answer)  # a related question
 
     # The picture of the steps follows the text: the image file of the knowledge folder.
-    assert picture["caption"] == "支付宝首页搜索“电子社保卡”，进入页面按提示领取"
+    assert picture["caption"] == "在支付宝首页搜“电子社保卡”，进页面后按提示领取"
     stored = bot.server.telegram.files[picture["photo"][-1]["file_id"]].data
     assert stored == (KNOWLEDGE / "images" / "apply-e-card.png").read_bytes()
 
