@@ -13,7 +13,7 @@ from bot.core.knowledge import Entry, Image, KnowledgeBase
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 HOTLINE = "12333"
-MAX_RELATED = 3
+MAX_RELATED = 5
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>")
 _ATOM = re.compile(r"&[#a-zA-Z0-9]+;|.", re.DOTALL)
 _MAX_ENTITY = len("&#x10ffff;")
@@ -150,7 +150,8 @@ def _escape(text: str) -> str:
 def source_line(entry: Entry) -> str:
     """Where the answer comes from, and how old it is."""
     source = entry.source
-    return f"来源：{source.outlet}（{source.date}）。政策可能有更新，请以当地人社部门为准。"
+    title = f"《{source.title.strip('《》 ')}》" if source.title.strip("《》 ") else ""
+    return f"来源：{source.outlet}{title}（{source.date}）。政策可能有更新，请以当地人社部门为准。"
 
 
 def unanswered_note(rest: str) -> str:

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import html.parser
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from bot.core.decision import Kind
 from bot.core.faq import Faq
+from bot.core.knowledge import load_knowledge
 from bot.core.render import (
     GREETING_TEXT,
     HOTLINE,
+    MAX_RELATED,
     THANKS_TEXT,
     Action,
     render_category,
@@ -17,9 +21,11 @@ from bot.core.render import (
     render_fallback,
     render_menu,
     render_suggestions,
+    source_line,
     split_html,
     truncate_caption,
 )
+from tests.conftest import SOURCE, entry_yaml
 
 
 class TagBalance(html.parser.HTMLParser):
@@ -50,8 +56,39 @@ def test_answer_has_title_steps_source_and_buttons(faq: Faq) -> None:
     actions = [button.action for row in reply.buttons for button in row]
     assert Action.VOTE_UP in actions and Action.VOTE_DOWN in actions
     related = [b.value for row in reply.buttons for b in row if b.action is Action.ENTRY]
-    assert related and len(related) <= 3 and set(related) <= set(entry.related)
+    assert related and len(related) <= MAX_RELATED and set(related) <= set(entry.related)
     assert_well_formed(reply.html)
+
+
+def test_the_source_line_names_the_article_its_outlet_and_date(faq: Faq) -> None:
+    reply = render_entry(faq.kb.by_id["apply-e-card"], faq.kb)
+    line = "来源：指尖沈阳 / 沈报全媒体《@辽宁人，这个卡你领了吗？事关你的社保》（2021-11-30）。"
+    assert line in reply.text and f"<i>{line}" in reply.html
+
+
+def test_a_source_without_a_title_shows_outlet_and_date(write_kb: Callable[..., Path]) -> None:
+    kb = load_knowledge(write_kb({"a.yaml": SOURCE + "entries:\n" + entry_yaml("a-one")}))
+    assert source_line(kb.by_id["a-one"]).startswith("来源：测试日报（2021-11-30）。")
+
+
+def test_every_related_entry_of_the_shipped_kb_gets_its_button(faq: Faq) -> None:
+    for entry in faq.kb.entries:
+        reply = render_entry(entry, faq.kb)
+        shown = [b.value for row in reply.buttons for b in row if b.action is Action.ENTRY]
+        assert shown == list(entry.related), entry.id
+
+
+def test_the_services_overview_offers_every_service_it_names(faq: Faq) -> None:
+    entry = faq.kb.by_id["e-card-services"]
+    named = {
+        "交社保": "query-and-payment",
+        "养老待遇资格认证": "pension-verification",
+        "工伤": "work-injury",
+        "失业金": "unemployment-benefits",
+        "找工作": "job-search",
+    }
+    assert all(words in entry.answer for words in named)
+    assert set(named.values()) <= set(entry.related)
 
 
 def test_compact_answer_has_no_related_buttons(faq: Faq) -> None:
