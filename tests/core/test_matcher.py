@@ -14,7 +14,9 @@ from bot.core.faq import Faq
 from bot.core.matcher import Candidate, Matcher, Weights, _top_two
 from tests.conftest import DATA
 
-QUESTIONS = [item.question for path in sorted(DATA.glob("*.yaml")) for item in load_labelled(path)]
+QUESTIONS = [
+    item.question for path in sorted(DATA.glob("*_questions.yaml")) for item in load_labelled(path)
+]
 
 
 def pruned(faq: Faq, kb_size: int | None = None) -> tuple[Matcher, Matcher]:
