@@ -26,6 +26,10 @@ CONTEXT_SECONDS = 300.0
 MAX_CONVERSATIONS = 10_000
 """How many conversations are remembered at most; the least recently active go first."""
 MAX_ALTERNATIVES = 3
+MAX_FOLLOW_UP_WORDS = 10
+"""A message leaning on the last topic is short; a longer one is read only on its own."""
+MAX_CACHED = 4096
+"""Decisions kept for texts made from the knowledge base and a message's words."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class Conversations:
         self.capacity = capacity
         self.clock = clock
         self._memory: OrderedDict[Hashable, _Memory] = OrderedDict()
-        self._cache: dict[str, Decision] = {}
+        self._cache: OrderedDict[str, Decision] = OrderedDict()
         self._cache_kb: KnowledgeBase | None = None
 
     def __len__(self) -> int:
@@ -136,16 +140,18 @@ class Conversations:
         """``Faq.ask`` for the texts made from the knowledge base, remembered until a reload."""
         kb = self.faq.kb
         if self._cache_kb is not kb:
-            self._cache, self._cache_kb = {}, kb
+            self._cache, self._cache_kb = OrderedDict(), kb
         decision = self._cache.get(text)
         if decision is None:
             decision = self._cache[text] = self.faq.ask(text)
+            if len(self._cache) > MAX_CACHED:
+                self._cache.popitem(last=False)
         return decision
 
     def _follow_up(self, question: str, alone: Decision, last: Entry, asked: str) -> Turn | None:
         """*question* read as a follow-up to *last* (asked as *asked*); None if it is not one."""
         words = frozenset(alone.analysis.tokens)
-        if not words:
+        if not words or len(alone.analysis.tokens) > MAX_FOLLOW_UP_WORDS:
             return None
         decision = self._switched(alone, last, asked) or self._aspect(question, words, last)
         if decision is None or decision.entry is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.conversation import CONTEXT_SECONDS, Conversations
+from bot.core.conversation import CONTEXT_SECONDS, MAX_FOLLOW_UP_WORDS, Conversations
 from bot.core.decision import Kind
 from bot.core.dialogues import evaluate_dialogues, load_dialogues
 from bot.core.faq import Faq
@@ -116,6 +116,15 @@ def test_an_unrelated_or_uncovered_follow_up_is_still_refused(faq: Faq, question
     conversations.ask(1, "电子社保卡怎么领")
     turn = conversations.ask(1, question)
     assert turn.decision.kind is not Kind.ANSWER and not turn.used_context
+
+
+def test_a_long_message_is_read_only_on_its_own(faq: Faq) -> None:
+    conversations = Conversations(faq)
+    conversations.ask(1, "养老认证怎么做")
+    story = "那个 这个 在哪办 在哪里办 哪里办 去哪办 去哪里办 哪儿办 在哪儿办 到哪办 到哪里办"
+    assert len(faq.ask(story).analysis.tokens) > MAX_FOLLOW_UP_WORDS
+    turn = conversations.ask(1, story)
+    assert not turn.used_context and turn.decision == faq.ask(story)
 
 
 def test_a_message_answered_alone_is_answered_as_alone(faq: Faq) -> None:
