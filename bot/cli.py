@@ -10,7 +10,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, default_knowledge_dir, environment, load_thresholds
+from bot.core.conversation import Conversations, Turn
 from bot.core.decision import Thresholds
+from bot.core.dialogues import (
+    DialogueFileError,
+    evaluate_dialogues,
+    format_dialogue_report,
+    load_dialogues,
+)
 from bot.core.evaluate import evaluate, format_report, load_labelled
 from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
@@ -21,14 +28,17 @@ from bot.core.render import (
     Button,
     Reply,
     render_category,
-    render_decision,
     render_entry,
     render_help,
     render_menu,
+    render_turn,
     render_welcome,
 )
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
+DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
+CONSOLE = "console"
+"""The console's one conversation."""
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -59,25 +69,61 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
             yield line
 
 
+def _conversations() -> Iterator[list[str]]:
+    """Conversations from stdin: consecutive lines are one, a blank line starts the next."""
+    lines: list[str] = []
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if line.strip():
+            lines.append(line)
+        elif lines:
+            yield lines
+            lines = []
+    if lines:
+        yield lines
+
+
+def _print_answer(question: str, turn: Turn, faq: Faq, as_json: bool, conversation: bool) -> None:
+    decision = turn.decision
+    reply = render_turn(turn, faq.kb)
+    if not as_json:
+        print(_show(reply), end="\n\n", flush=True)
+        return
+    record: dict[str, object] = {
+        "question": question,
+        "decision": str(decision.kind),
+        "id": decision.entry.id if decision.entry else None,
+        "title": decision.entry.title if decision.entry else None,
+        "score": round(decision.score, 4),
+        "suggestions": [entry.id for entry in decision.suggestions],
+        "answer": reply.text,
+    }
+    if conversation:
+        record["context"] = turn.used_context
+        record["assumed"] = turn.assumed.id if turn.assumed else None
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer questions from the arguments or stdin."""
+    """Answer questions from the arguments or stdin; with --conversation, in conversations."""
+    if args.conversation and args.question:
+        print(
+            "ask --conversation reads conversations from stdin (one message a line, a blank "
+            "line between conversations); leave out the question arguments.",
+            file=sys.stderr,
+        )
+        return 2
     faq = _faq(args)
-    for question in _questions(args):
-        decision = faq.ask(question)
-        reply = render_decision(decision, faq.kb)
-        if args.json:
-            record = {
-                "question": question,
-                "decision": str(decision.kind),
-                "id": decision.entry.id if decision.entry else None,
-                "title": decision.entry.title if decision.entry else None,
-                "score": round(decision.score, 4),
-                "suggestions": [entry.id for entry in decision.suggestions],
-                "answer": reply.text,
-            }
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        else:
-            print(_show(reply), end="\n\n", flush=True)
+    if not args.conversation:
+        for question in _questions(args):
+            _print_answer(question, Turn(faq.ask(question)), faq, args.json, False)
+        return 0
+    conversations = Conversations(faq)
+    for number, lines in enumerate(_conversations()):
+        for question in lines:
+            turn = conversations.ask(number, question)
+            _print_answer(question, turn, faq, args.json, True)
+        conversations.forget(number)
     return 0
 
 
@@ -99,9 +145,10 @@ def _show(reply: Reply, buttons: list[Button] | None = None) -> str:
     return "\n".join(lines)
 
 
-def _press(button: Button, faq: Faq) -> Reply:
+def _press(button: Button, faq: Faq, conversations: Conversations) -> Reply:
     kb = faq.kb
     if button.action is Action.ENTRY and button.value in kb.by_id:
+        conversations.remember(CONSOLE, kb.by_id[button.value])
         return render_entry(kb.by_id[button.value], kb)
     if button.action is Action.CATEGORY:
         return render_category(kb, int(button.value))
@@ -115,6 +162,7 @@ def _press(button: Button, faq: Faq) -> Reply:
 def cmd_chat(args: argparse.Namespace) -> int:
     """An interactive console chat showing what the bot would send."""
     faq = _faq(args)
+    conversations = Conversations(faq)
     print(
         "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单，/quit 退出。"
     )
@@ -130,13 +178,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if line in ("/quit", "/exit", "q"):
             return 0
         if line.isdigit() and 1 <= int(line) <= len(buttons):
-            reply = _press(buttons[int(line) - 1], faq)
+            reply = _press(buttons[int(line) - 1], faq, conversations)
         elif line in ("/start", "/menu"):
             reply = render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
         elif line == "/help":
             reply = render_help()
         elif line:
-            reply = render_decision(faq.ask(line), faq.kb)
+            reply = render_turn(conversations.ask(CONSOLE, line), faq.kb)
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
@@ -163,10 +211,21 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Accuracy on a labelled question file."""
+    """Accuracy on a labelled question file, and on follow-ups in a dialogue file."""
+    dialogue_file = args.dialogues or DEFAULT_DIALOGUE_FILE
+    dialogues = None
+    if args.dialogues is not None or dialogue_file.is_file():
+        try:
+            dialogues = load_dialogues(dialogue_file)
+        except DialogueFileError as error:
+            print(error, file=sys.stderr)
+            return 2
     faq = _faq(args)
     report = evaluate(faq, load_labelled(Path(args.file)))
     print(format_report(report))
+    if dialogues is not None:
+        print(f"\nfollow-up questions ({dialogue_file}):")
+        print(format_dialogue_report(evaluate_dialogues(faq, dialogues)))
     return 0
 
 
@@ -246,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start the Telegram bot").set_defaults(handler=cmd_run)
     ask = commands.add_parser("ask", help="answer questions (arguments, or one a line on stdin)")
     ask.add_argument("--json", action="store_true", help="one JSON object a line")
+    ask.add_argument(
+        "--conversation",
+        action="store_true",
+        help="stdin holds conversations: consecutive lines are one, a blank line starts the "
+        "next; follow-ups are read against the last answered topic",
+    )
     ask.add_argument("question", nargs="*")
     ask.set_defaults(handler=cmd_ask)
     commands.add_parser("chat", help="try the bot in the console").set_defaults(handler=cmd_chat)
@@ -256,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_kb_check)
     evaluation = commands.add_parser("eval", help="accuracy on a labelled question file")
     evaluation.add_argument("file", nargs="?", default=str(DEFAULT_EVAL_FILE))
+    evaluation.add_argument(
+        "--dialogues",
+        type=Path,
+        help=f"follow-up accuracy on this dialogue file (default: {DEFAULT_DIALOGUE_FILE}, "
+        "when it exists)",
+    )
     evaluation.set_defaults(handler=cmd_eval)
     report = commands.add_parser("report", help="usage figures and unanswered questions")
     report.add_argument("--days", type=int, default=7, help="look back this many days (7)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from bot.core.conversation import Turn
 from bot.core.decision import Decision, Kind
 from bot.core.knowledge import Entry, Image, KnowledgeBase
 
@@ -24,6 +25,8 @@ FALLBACK_TEXT = (
     "也可以点「菜单」，看看我能回答哪些问题。"
 )
 SUGGEST_TEXT = "您是不是想问："
+ASSUMED_TEXT = "（接着您刚才问的「{title}」来回答）"
+OTHERS_TEXT = "如果问的不是这个，也可以点下面的问题："
 UNANSWERED_TEXT = (
     "您还问到「{quoted}」：我手上的资料里没有这方面的内容，"
     f"请拨打人社服务热线 {HOTLINE} 或到当地社保经办机构咨询。"
@@ -224,6 +227,25 @@ def render_decision(decision: Decision, kb: KnowledgeBase, *, compact: bool = Fa
     if decision.kind is Kind.SUGGEST:
         return render_suggestions(decision.suggestions)
     return render_small_talk(decision.analysis.normalized) or render_fallback()
+
+
+def render_turn(turn: Turn, kb: KnowledgeBase, *, compact: bool = False) -> Reply:
+    """The reply for one message of a conversation: when it was read against the last topic,
+    it says which topic it assumed and offers the other candidates instead of related ones."""
+    reply = render_decision(turn.decision, kb, compact=compact)
+    if turn.assumed is None:
+        return reply
+    note = ASSUMED_TEXT.format(title=turn.assumed.title)
+    others = [(Button(entry.title, Action.ENTRY, entry.id),) for entry in turn.alternatives]
+    text, markup = f"{note}\n{reply.text}", f"{_escape(note)}\n{reply.html}"
+    if others:
+        listed = "\n".join(f"• {entry.title}" for entry in turn.alternatives)
+        text += f"\n\n{OTHERS_TEXT}\n{listed}"
+        markup += f"\n\n{_escape(OTHERS_TEXT)}"
+    if others:  # in place of the related questions, to keep the buttons few
+        rest = [row for row in reply.buttons if all(b.action is not Action.ENTRY for b in row)]
+        return replace(reply, text=text, html=markup, buttons=(*others, *rest))
+    return replace(reply, text=text, html=markup)
 
 
 def render_small_talk(normalized: str) -> Reply | None:

@@ -14,6 +14,7 @@ from telegram import (
     InputTextMessageContent,
     Message,
     Update,
+    User,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
@@ -29,11 +30,11 @@ from bot.core.render import (
     Action,
     Reply,
     render_category,
-    render_decision,
     render_entry,
     render_help,
     render_menu,
     render_text,
+    render_turn,
     render_welcome,
     split_html,
 )
@@ -42,7 +43,7 @@ from bot.storage.base import QuestionRecord
 from bot.tg.callbacks import MAX_BYTES, Pressed, decode, resolve, short_ref
 from bot.tg.groups import question_text
 from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
-from bot.tg.state import faq_of, runtime_of, storage_of
+from bot.tg.state import conversations_of, faq_of, runtime_of, storage_of
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ async def _send(
     )
 
 
+def _conversation(chat_id: int, user: User | None, group: bool) -> tuple[int, int]:
+    """Whose follow-ups go together: a private chat, or one user inside a group."""
+    return chat_id, (user.id if group and user else 0)
+
+
 async def _answer(update: Update, context: Context, question: str) -> None:
     """Answer one question, log it (redacted), and warn once about personal data."""
     chat, user = update.effective_chat, update.effective_user
@@ -101,8 +107,9 @@ async def _answer(update: Update, context: Context, question: str) -> None:
         log.debug("A repeated question in chat %s is in its cooldown; not answered.", chat.id)
         return
     faq = faq_of(context)
-    decision = faq.ask(question)
-    reply = render_decision(decision, faq.kb, compact=group)
+    turn = conversations_of(context).ask(_conversation(chat.id, user, group), question)
+    decision = turn.decision
+    reply = render_turn(turn, faq.kb, compact=group)
     redaction = redact(question)
 
     def record(text: str, kind: Kind, entry: Entry | None, score: float) -> QuestionRecord:
@@ -353,6 +360,8 @@ async def _open_entry(
         await storage_of(context).record_choice(pressed.question_id, entry.id)
     await _acknowledge(query)
     group = query.message.chat.type != ChatType.PRIVATE
+    key = _conversation(query.message.chat.id, query.from_user, group)
+    conversations_of(context).remember(key, entry)  # a follow-up is now about this one
     await _send_to_query(
         query, context, render_entry(entry, kb, compact=group), pressed.question_id
     )

@@ -9,6 +9,7 @@ from typing import cast
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.core.conversation import Conversations
 from bot.core.faq import Faq
 from bot.storage.base import Storage
 from bot.tg.groups import FLOOD_SECONDS, GREETING_SECONDS, Cooldown
@@ -27,13 +28,24 @@ class Runtime:
 
 
 def bot_data(settings: Settings, faq: Faq, storage: Storage) -> dict[str, object]:
-    """The initial ``bot_data``: the FAQ, storage, settings and a fresh runtime."""
-    return {"faq": faq, "storage": storage, "settings": settings, "runtime": Runtime()}
+    """The initial ``bot_data``: the FAQ, storage, settings, a fresh runtime and conversations."""
+    return {
+        "faq": faq,
+        "storage": storage,
+        "settings": settings,
+        "runtime": Runtime(),
+        "conversations": Conversations(faq),
+    }
 
 
 def faq_of(context: Context) -> Faq:
     """The FAQ service."""
     return cast(Faq, context.bot_data["faq"])
+
+
+def conversations_of(context: Context) -> Conversations:
+    """Each conversation's last topic."""
+    return cast(Conversations, context.bot_data["conversations"])
 
 
 def storage_of(context: Context) -> Storage:
