@@ -141,7 +141,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base and print every problem as file:line: message."""
-    directory = Path(args.directory) if args.directory else default_knowledge_dir(environment())
+    directory = Path(args.directory or args.knowledge or default_knowledge_dir(environment()))
     problems: list[Problem] = []
     try:
         kb = load_knowledge(directory)

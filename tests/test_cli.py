@@ -63,6 +63,20 @@ def test_kb_check_ok_and_broken(capsys: pytest.CaptureFixture[str], kb_copy: Pat
     assert "userdict.txt:1: frequency 'many'" in out
 
 
+def test_kb_check_checks_the_knowledge_option_folder(
+    capsys: pytest.CaptureFixture[str], kb_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = kb_copy.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no ./knowledge here: only --knowledge names the copy
+    monkeypatch.delenv("BOT_KNOWLEDGE_DIR", raising=False)
+    assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 0
+    assert capsys.readouterr().out.endswith(f"in {kb_copy}\n")
+    (kb_copy / "services.yaml").write_text("entries: [\n", encoding="utf-8")
+    assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 1
+    assert f"{kb_copy / 'services.yaml'}:2: YAML syntax error" in capsys.readouterr().out
+
+
 def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     questions = tmp_path / "q.yaml"
     questions.write_text(
