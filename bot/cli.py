@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, default_knowledge_dir, environment, load_thresholds
 from bot.core.decision import Thresholds
-from bot.core.evaluate import evaluate, format_report, load_labelled
+from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
 from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
@@ -164,8 +164,17 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Accuracy on a labelled question file."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(
+            f"No question file at {path}. Name a labelled question file "
+            "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml.",
+            file=sys.stderr,
+        )
+        return 2
+    questions = load_labelled(path)
     faq = _faq(args)
-    report = evaluate(faq, load_labelled(Path(args.file)))
+    report = evaluate(faq, questions)
     print(format_report(report))
     return 0
 
@@ -279,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args))
+    except QuestionFileError as error:
+        print("The question file cannot be used:", file=sys.stderr)
+        _print_problems(error)
+        return 1
     except KnowledgeError as error:
         print("The knowledge base has problems:", file=sys.stderr)
         _print_problems(error)

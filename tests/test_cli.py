@@ -91,6 +91,32 @@ def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "refusal:      100.0% (1/1)" in out
 
 
+def test_eval_of_a_missing_file_says_the_file_is_missing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run_cli(capsys, "eval", str(tmp_path / "nope.yaml"))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"No question file at {tmp_path / 'nope.yaml'}. Name a labelled question file "
+        "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml."
+    ]
+
+
+def test_eval_of_a_broken_question_file_blames_that_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text("questions:\n  - q: 社保卡\n    expect apply-e-card\n", "utf-8")
+    code, _, err = run_cli(capsys, "eval", str(questions))
+    assert code == 1
+    assert "knowledge base" not in err
+    assert err.splitlines()[:2] == [
+        "The question file cannot be used:",
+        f"{questions}:3: YAML syntax error: could not find expected ':' (while scanning a simple "
+        "key that starts on this line); is the ':' after a key missing?",
+    ]
+
+
 def test_chat_shows_buttons_and_presses_them(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
