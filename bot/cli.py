@@ -13,7 +13,7 @@ from bot.config import ConfigError, default_knowledge_dir, environment, load_thr
 from bot.core.decision import Thresholds
 from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
 from bot.core.faq import Faq
-from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
+from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
     NONE_OF_THESE_TEXT,
@@ -25,8 +25,11 @@ from bot.core.render import (
     render_entry,
     render_help,
     render_menu,
+    render_text,
     render_welcome,
 )
+from bot.core.teach import USAGE as TEACH_USAGE
+from bot.core.teach import teach_command
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 
@@ -99,6 +102,10 @@ def _show(reply: Reply, buttons: list[Button] | None = None) -> str:
     return "\n".join(lines)
 
 
+CHAT_QUIT = frozenset({"/quit", "/exit", "quit", "exit", "q", "退出"})
+CONSOLE_NOT_STORED = "（控制台试用：什么也没有记录。）"
+
+
 def _press(button: Button, faq: Faq) -> Reply:
     kb = faq.kb
     if button.action is Action.ENTRY and button.value in kb.by_id:
@@ -106,37 +113,68 @@ def _press(button: Button, faq: Faq) -> Reply:
     if button.action is Action.CATEGORY:
         return render_category(kb, int(button.value))
     if button.action is Action.NONE_OF_THESE:
-        return Reply(NONE_OF_THESE_TEXT, NONE_OF_THESE_TEXT)
+        # The bot keeps the question for /unanswered; the console keeps nothing.
+        told = NONE_OF_THESE_TEXT.splitlines()[0] + "\n" + CONSOLE_NOT_STORED
+        return render_text(told)
     if button.action in (Action.VOTE_UP, Action.VOTE_DOWN):
-        return Reply("谢谢您的反馈！", "谢谢您的反馈！")
+        return render_text("谢谢您的反馈！" + CONSOLE_NOT_STORED)
     return render_menu(kb)
+
+
+def _teach(text: str, faq: Faq) -> Reply:
+    """/teach in the console: the same change to learned.yaml as the bot's, then a reload."""
+    if not text:
+        return render_text(TEACH_USAGE)
+    result = teach_command(faq.directory, text)
+    if not result.ok:
+        return render_text(result.message)
+    where = faq.directory / LEARNED_FILE
+    try:
+        faq.reload()
+    except KnowledgeError as error:
+        problems = "\n".join(str(problem) for problem in error.problems)
+        return render_text(f"{result.message}\n已写入 {where}，但知识库没能重新加载：\n{problems}")
+    return render_text(f"{result.message}\n已写入 {where}，现在就生效。")
+
+
+def _chat_reply(line: str, buttons: list[Button], faq: Faq) -> Reply | None:
+    """What the console shows for one input line; None for an empty line."""
+    if line.isdigit() and 1 <= int(line) <= len(buttons):
+        return _press(buttons[int(line) - 1], faq)
+    if line in ("/start", "/menu"):
+        return render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
+    if line == "/help":
+        return render_help()
+    command, _, rest = line.partition(" ")
+    if command == "/teach":
+        return _teach(rest.strip(), faq)
+    return render_decision(faq.ask(line), faq.kb) if line else None
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """An interactive console chat showing what the bot would send."""
     faq = _faq(args)
+    echo = not sys.stdin.isatty()  # piped questions are not echoed by the terminal
     print(
-        "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单，/quit 退出。"
+        "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单；"
+        "/teach 问题 => 条目id 教新问法；quit 退出。"
     )
-    reply = render_welcome(faq.kb)
+    reply: Reply | None = render_welcome(faq.kb)
+    buttons: list[Button] = []
     while True:
-        buttons: list[Button] = []
-        print("\n" + _show(reply, buttons) + "\n")
+        if reply is not None:
+            buttons = []
+            print("\n" + _show(reply, buttons) + "\n")
         try:
             line = input("你：").strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if line in ("/quit", "/exit", "q"):
+        if echo:
+            print(line)
+        if line.lower() in CHAT_QUIT:
             return 0
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
-            reply = _press(buttons[int(line) - 1], faq)
-        elif line in ("/start", "/menu"):
-            reply = render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
-        elif line == "/help":
-            reply = render_help()
-        elif line:
-            reply = render_decision(faq.ask(line), faq.kb)
+        reply = _chat_reply(line, buttons, faq)
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.core.teach import USAGE as TEACH_USAGE
 from tests.conftest import KNOWLEDGE, ROOT
 from tests.tg.conftest import ADMIN_ID, FIXTURE_KB, buttons, sqlite_bot
 
@@ -125,6 +126,63 @@ def test_chat_shows_buttons_and_presses_them(
     assert code == 0
     assert "怎样领取电子社保卡" in out
     assert "[1]" in out
+
+
+def chat(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, lines: str, *args: str
+) -> str:
+    """The console chat's output for piped *lines*."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    code, out, err = run_cli(capsys, *args, "chat")
+    assert (code, err) == (0, "")
+    return out
+
+
+@pytest.mark.parametrize("leave", ["quit", "exit", "/quit", "EXIT"])
+def test_chat_ignores_empty_lines_and_ends_on_quit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, leave: str
+) -> None:
+    out = chat(capsys, monkeypatch, f"电子社保卡怎么领\n\n   \n{leave}\n失业金怎么申领\n")
+    assert out.count("怎样领取电子社保卡") == 1  # an empty line does not repeat the answer
+    assert "网上申领失业金" not in out  # nothing after quit is answered
+    # Piped questions are echoed after the prompt, each before its answer.
+    assert out.index("你：电子社保卡怎么领\n") < out.index("怎样领取电子社保卡")
+    assert f"你：{leave}\n" in out
+
+
+def test_chat_teach_writes_learned_yaml_and_says_where(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kb_copy: Path
+) -> None:
+    question = "阿里那个卡咋整"
+    lines = f"{question}\n/teach {question} => apply-e-card\n{question}\n/teach\n"
+    out = chat(capsys, monkeypatch, lines, "--knowledge", str(kb_copy))
+    learned = kb_copy / "learned.yaml"
+    before, taught, after = out.split("你：")[1:4]
+    assert "12333" in before and "怎样领取电子社保卡" not in before
+    assert taught.splitlines()[2:4] == [
+        f"学会了：「{question}」→「怎样领取电子社保卡」（apply-e-card）。撤销请发 /teach undo。",
+        f"已写入 {learned}，现在就生效。",
+    ]
+    assert after.splitlines()[2] == "怎样领取电子社保卡"
+    assert TEACH_USAGE in out  # /teach alone shows how
+    assert f"question: {question}" in learned.read_text(encoding="utf-8")
+
+    out = chat(capsys, monkeypatch, "/teach undo\n", "--knowledge", str(kb_copy))
+    assert f"已撤销：「{question}」→ apply-e-card。\n已写入 {learned}，现在就生效。" in out
+    assert question not in learned.read_text(encoding="utf-8")
+
+
+def test_chat_buttons_say_that_nothing_is_stored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = chat(capsys, monkeypatch, "社保卡\n4\n电子社保卡怎么领\n4\n")
+    none_of_these, _, vote = out.split("你：")[2:5]
+    assert none_of_these.splitlines()[2:4] == [
+        "好的，这个问题我暂时答不了。建议拨打人社服务热线 12333 咨询。",
+        "（控制台试用：什么也没有记录。）",
+    ]
+    assert "已记下" not in out
+    assert vote.splitlines()[2] == "谢谢您的反馈！（控制台试用：什么也没有记录。）"
 
 
 def test_broken_kb_gives_a_clear_error(capsys: pytest.CaptureFixture[str], kb_copy: Path) -> None:
