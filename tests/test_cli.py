@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.teach import USAGE as TEACH_USAGE
-from tests.conftest import KNOWLEDGE, ROOT
+from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import ADMIN_ID, FIXTURE_KB, buttons, sqlite_bot
 
 
@@ -192,10 +193,21 @@ def test_broken_kb_gives_a_clear_error(capsys: pytest.CaptureFixture[str], kb_co
     assert "e-card.yaml:2:" in err and "Traceback" not in err
 
 
-def test_python_dash_m_bot_runs() -> None:
+def test_python_dash_m_bot_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", "失业金怎么申领"],
-        cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--knowledge",
+            str(KNOWLEDGE),
+            "ask",
+            "--json",
+            "失业金怎么申领",
+        ],
+        cwd=tmp_path,  # no .env
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
