@@ -1,12 +1,13 @@
-# esscard-bot: `make run` installs what the bot needs and starts it; `make test` installs the
-# development tools too and runs every test.
+# esscard-bot: `make run` installs what the bot needs and starts it; `make demo` runs it against a
+# local fake Telegram (no token needed); `make test` installs the development tools too and runs
+# every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install run chat test lint bench images clean
+.PHONY: install run chat demo test lint bench images clean
 
 # The bot and its runtime dependencies only (about 180 MB).
 $(RUNTIME): pyproject.toml
@@ -29,6 +30,9 @@ run: $(RUNTIME)
 
 chat: $(RUNTIME)
 	$(BIN)/esscard-bot chat
+
+demo: $(RUNTIME)
+	$(BIN)/esscard-bot demo
 
 test: $(DEV)
 	$(BIN)/esscard-bot kb check

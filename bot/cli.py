@@ -32,6 +32,7 @@ from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
+DEMO_QUESTION = "电子社保卡怎么领"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -265,6 +266,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The real bot against a local fake Telegram: a private question, a group mention and a
+    button press, with what came back."""
+    from bot.demo import run_demo
+
+    directory = args.knowledge or default_knowledge_dir(environment())
+    return run_demo(Path(directory), args.question, keep=args.keep)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure speed, memory and accuracy against the targets; print one table."""
     from bot.bench.report import format_table, to_json
@@ -296,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*")
     ask.set_defaults(handler=cmd_ask)
     commands.add_parser("chat", help="try the bot in the console").set_defaults(handler=cmd_chat)
+    demo = commands.add_parser(
+        "demo",
+        help="the real bot against a local fake Telegram, no token (from a checkout)",
+        description="Start a local fake Telegram Bot API (tests/fakebotapi) and the real bot "
+        "against it, then send a private question, a group @mention and a button press and "
+        "print what the bot sent back. Needs no token and no network; runs from a checkout.",
+    )
+    demo.add_argument("question", nargs="*", help=f"private questions (default: {DEMO_QUESTION})")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the fake and the bot running until Ctrl-C"
+    )
+    demo.set_defaults(handler=cmd_demo)
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     check = kb_commands.add_parser("check", help="validate the knowledge base")
