@@ -149,3 +149,21 @@ def test_systemd_itself_accepts_the_unit(tmp_path: Path) -> None:
         check=False,
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
+def test_make_run_installs_the_runtime_only_and_make_test_the_dev_tools(tmp_path: Path) -> None:
+    def planned(target: str) -> list[str]:
+        result = subprocess.run(
+            ["make", "--dry-run", "-C", str(ROOT), target, f"VENV={tmp_path / 'venv'}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return [line for line in result.stdout.splitlines() if "pip install" in line]
+
+    for target in ("run", "chat", "demo"):
+        assert planned(target)[-1].endswith("pip install --quiet -e ."), target
+    for target in ("test", "lint", "bench", "images"):
+        assert planned(target)[-1].endswith("pip install --quiet -e '.[dev]'"), target
