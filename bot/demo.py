@@ -68,7 +68,7 @@ def run_demo(
             f"package, that is a checkout of the project (git clone): {error}"
         )
         return 2
-    with tempfile.TemporaryDirectory(prefix="esscard-demo-") as home:
+    with _sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="esscard-demo-") as home:
         server = fake.FakeBotApiServer(TOKEN, username=USERNAME)
         server.start()
         try:
@@ -246,19 +246,26 @@ def _keep_running(process: subprocess.Popen[bytes], url: str, log: Path, say: Sa
         f"  curl -s {url}/_test/messages -d '{{\"chat_id\": 1003}}'\n"
         f"The bot's log: {log}"
     )
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    stop = signal.signal(signal.SIGTERM, interrupt)
     try:
         while process.poll() is None:
             time.sleep(0.2)
         raise DemoError(f"the bot exited with code {process.returncode}.")
     except KeyboardInterrupt:
         say("")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the demo like Ctrl-C, so that the bot process is stopped too."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
     finally:
-        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _tail(log: Path, lines: int = 20) -> str:

@@ -90,7 +90,11 @@ def test_demo_keep_serves_the_printed_commands_until_sigterm(tmp_path: Path) -> 
             assert output.until("Done; the bot stopped cleanly.")
             assert demo.wait(20) == 0
         finally:
-            demo.kill()
+            demo.terminate()  # SIGTERM: the demo stops its bot process too
+            try:
+                demo.wait(30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
 
 
 class Output:
@@ -116,3 +120,20 @@ class Output:
             seen.append(line)
             if line.startswith(start):
                 return seen
+
+
+def test_sigterm_during_the_demo_stops_its_bot_process_too(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
+    command = [sys.executable, "-m", "bot", "--knowledge", str(KNOWLEDGE), "demo"]
+    with subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+    ) as demo:
+        try:
+            started = Output(demo).until("The real bot (python -m bot run, pid ")[-1]
+            pid = int(started.split("pid ")[1].split(")")[0])
+            demo.send_signal(signal.SIGTERM)
+            assert demo.wait(30) == 130
+        finally:
+            demo.kill()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # gone, not left behind
