@@ -1,41 +1,55 @@
-# esscard-bot: `make run` installs and starts the bot, `make test` installs and runs every test.
+# esscard-bot: `make run` installs what the bot needs and starts it; `make demo` runs it against a
+# local fake Telegram (no token needed); `make test` installs the development tools too and runs
+# every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 
-.PHONY: install run chat test lint bench images clean
+.PHONY: install run chat demo test lint bench images clean
 
-$(STAMP): pyproject.toml
+# The bot and its runtime dependencies only (about 180 MB).
+$(RUNTIME): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+# Also pytest, hypothesis, ruff, mypy, Pillow and the benchmark's BM25 (about 320 MB in all).
+$(DEV): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(RUNTIME) $(DEV)
 
-install: $(STAMP)
+install: $(DEV)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/esscard-bot run
 
-chat: $(STAMP)
+chat: $(RUNTIME)
 	$(BIN)/esscard-bot chat
 
-test: $(STAMP)
+demo: $(RUNTIME)
+	$(BIN)/esscard-bot demo
+
+test: $(DEV)
 	$(BIN)/esscard-bot kb check
 	$(BIN)/ruff check bot tests tools
 	$(BIN)/ruff format --check bot tests tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check bot tests tools
 	$(BIN)/ruff format --check bot tests tools
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/esscard-bot bench
 
-images: $(STAMP)
+images: $(DEV)
 	$(BIN)/python tools/draw_step_cards.py
 
 clean:

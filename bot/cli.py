@@ -18,9 +18,9 @@ from bot.core.dialogues import (
     format_dialogue_report,
     load_dialogues,
 )
-from bot.core.evaluate import evaluate, format_report, load_labelled
+from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
 from bot.core.faq import Faq
-from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
+from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
     NONE_OF_THESE_TEXT,
@@ -32,13 +32,17 @@ from bot.core.render import (
     render_help,
     render_menu,
     render_turn,
+    render_text,
     render_welcome,
 )
+from bot.core.teach import USAGE as TEACH_USAGE
+from bot.core.teach import teach_command
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
 CONSOLE = "console"
 """The console's one conversation."""
+DEMO_QUESTION = "电子社保卡怎么领"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -145,6 +149,10 @@ def _show(reply: Reply, buttons: list[Button] | None = None) -> str:
     return "\n".join(lines)
 
 
+CHAT_QUIT = frozenset({"/quit", "/exit", "quit", "exit", "q", "退出"})
+CONSOLE_NOT_STORED = "（控制台试用：什么也没有记录。）"
+
+
 def _press(button: Button, faq: Faq, conversations: Conversations) -> Reply:
     kb = faq.kb
     if button.action is Action.ENTRY and button.value in kb.by_id:
@@ -153,43 +161,76 @@ def _press(button: Button, faq: Faq, conversations: Conversations) -> Reply:
     if button.action is Action.CATEGORY:
         return render_category(kb, int(button.value))
     if button.action is Action.NONE_OF_THESE:
-        return Reply(NONE_OF_THESE_TEXT, NONE_OF_THESE_TEXT)
+        # The bot keeps the question for /unanswered; the console keeps nothing.
+        told = NONE_OF_THESE_TEXT.splitlines()[0] + "\n" + CONSOLE_NOT_STORED
+        return render_text(told)
     if button.action in (Action.VOTE_UP, Action.VOTE_DOWN):
-        return Reply("谢谢您的反馈！", "谢谢您的反馈！")
+        return render_text("谢谢您的反馈！" + CONSOLE_NOT_STORED)
     return render_menu(kb)
+
+
+def _teach(text: str, faq: Faq) -> Reply:
+    """/teach in the console: the same change to learned.yaml as the bot's, then a reload."""
+    if not text:
+        return render_text(TEACH_USAGE)
+    result = teach_command(faq.directory, text)
+    if not result.ok:
+        return render_text(result.message)
+    where = faq.directory / LEARNED_FILE
+    try:
+        faq.reload()
+    except KnowledgeError as error:
+        problems = "\n".join(str(problem) for problem in error.problems)
+        return render_text(f"{result.message}\n已写入 {where}，但知识库没能重新加载：\n{problems}")
+    return render_text(f"{result.message}\n已写入 {where}，现在就生效。")
+
+
+def _chat_reply(
+    line: str, buttons: list[Button], faq: Faq, conversations: Conversations
+) -> Reply | None:
+    """What the console shows for one input line; None for an empty line."""
+    if line.isdigit() and 1 <= int(line) <= len(buttons):
+        return _press(buttons[int(line) - 1], faq, conversations)
+    if line in ("/start", "/menu"):
+        return render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
+    if line == "/help":
+        return render_help()
+    command, _, rest = line.partition(" ")
+    if command == "/teach":
+        return _teach(rest.strip(), faq)
+    return render_turn(conversations.ask(CONSOLE, line), faq.kb) if line else None
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """An interactive console chat showing what the bot would send."""
     faq = _faq(args)
     conversations = Conversations(faq)
+    echo = not sys.stdin.isatty()  # piped questions are not echoed by the terminal
     print(
-        "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单，/quit 退出。"
+        "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单；"
+        "/teach 问题 => 条目id 教新问法；quit 退出。"
     )
-    reply = render_welcome(faq.kb)
+    reply: Reply | None = render_welcome(faq.kb)
+    buttons: list[Button] = []
     while True:
-        buttons: list[Button] = []
-        print("\n" + _show(reply, buttons) + "\n")
+        if reply is not None:
+            buttons = []
+            print("\n" + _show(reply, buttons) + "\n")
         try:
             line = input("你：").strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if line in ("/quit", "/exit", "q"):
+        if echo:
+            print(line)
+        if line.lower() in CHAT_QUIT:
             return 0
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
-            reply = _press(buttons[int(line) - 1], faq, conversations)
-        elif line in ("/start", "/menu"):
-            reply = render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
-        elif line == "/help":
-            reply = render_help()
-        elif line:
-            reply = render_turn(conversations.ask(CONSOLE, line), faq.kb)
+        reply = _chat_reply(line, buttons, faq, conversations)
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     """Validate the knowledge base and print every problem as file:line: message."""
-    directory = Path(args.directory) if args.directory else default_knowledge_dir(environment())
+    directory = Path(args.directory or args.knowledge or default_knowledge_dir(environment()))
     problems: list[Problem] = []
     try:
         kb = load_knowledge(directory)
@@ -220,8 +261,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except DialogueFileError as error:
             print(error, file=sys.stderr)
             return 2
+    path = Path(args.file)
+    if not path.is_file():
+        print(
+            f"No question file at {path}. Name a labelled question file "
+            "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml.",
+            file=sys.stderr,
+        )
+        return 2
+    questions = load_labelled(path)
     faq = _faq(args)
-    report = evaluate(faq, load_labelled(Path(args.file)))
+    report = evaluate(faq, questions)
     print(format_report(report))
     if dialogues is not None:
         print(f"\nfollow-up questions ({dialogue_file}):")
@@ -277,6 +327,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The real bot against a local fake Telegram: a private question, a group mention and a
+    button press, with what came back."""
+    from bot.demo import run_demo
+
+    directory = args.knowledge or default_knowledge_dir(environment())
+    return run_demo(Path(directory), args.question, keep=args.keep)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure speed, memory and accuracy against the targets; print one table."""
     from bot.bench.report import format_table, to_json
@@ -314,6 +373,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*")
     ask.set_defaults(handler=cmd_ask)
     commands.add_parser("chat", help="try the bot in the console").set_defaults(handler=cmd_chat)
+    demo = commands.add_parser(
+        "demo",
+        help="the real bot against a local fake Telegram, no token (from a checkout)",
+        description="Start a local fake Telegram Bot API (tests/fakebotapi) and the real bot "
+        "against it, then send a private question, a group @mention and a button press and "
+        "print what the bot sent back. Needs no token and no network; runs from a checkout.",
+    )
+    demo.add_argument("question", nargs="*", help=f"private questions (default: {DEMO_QUESTION})")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the fake and the bot running until Ctrl-C"
+    )
+    demo.set_defaults(handler=cmd_demo)
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     check = kb_commands.add_parser("check", help="validate the knowledge base")
@@ -350,6 +421,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args))
+    except QuestionFileError as error:
+        print("The question file cannot be used:", file=sys.stderr)
+        _print_problems(error)
+        return 1
     except KnowledgeError as error:
         print("The knowledge base has problems:", file=sys.stderr)
         _print_problems(error)

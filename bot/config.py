@@ -16,7 +16,8 @@ TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. To get a token, open Telegram, talk to @BotFather, send "
     "/newbot and follow the prompts; then put the token in a .env file beside this project "
     "(TELEGRAM_BOT_TOKEN=123456:ABC...) or in the environment.\n"
-    "To try the bot without a token, run: esscard-bot chat"
+    "To try the bot without a token: make chat (a console chat), make demo (the real bot "
+    "against a local fake Telegram), or .venv/bin/esscard-bot chat once installed."
 )
 
 

@@ -1,9 +1,16 @@
-"""Fixtures shared by every test: the shipped knowledge base and small ones made on the fly."""
+"""Fixtures shared by every test: the shipped knowledge base and small ones made on the fly.
+
+Tests never read what an admin changed in this working copy: they use a private copy of
+``knowledge/`` without ``learned.yaml`` (what /teach added), and neither the checkout's
+``.env`` nor ``BOT_*`` / ``TELEGRAM_*`` variables reach them.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +18,28 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+import bot.config
 from bot.core.faq import Faq
+from bot.core.knowledge import LEARNED_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE = ROOT / "knowledge"
+SHIPPED_KNOWLEDGE = ROOT / "knowledge"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def _shipped_copy() -> Path:
+    """``knowledge/`` as shipped: copied once per test session, without taught phrasings."""
+    folder = Path(tempfile.mkdtemp(prefix="esscard-tests-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = folder / "knowledge"
+    ignore = shutil.ignore_patterns(LEARNED_FILE, ".learned-*.tmp")
+    shutil.copytree(SHIPPED_KNOWLEDGE, target, ignore=ignore)
+    return target
+
+
+KNOWLEDGE = _shipped_copy()
+"""What every test reads as the shipped knowledge base (never change it: use ``kb_copy``)."""
+_READ_ENV_FILE = bot.config.read_env_file
 
 # Property tests: modest and without deadlines locally; fixed examples in CI, so that a red build
 # can be reproduced. HYPOTHESIS_PROFILE=dev|ci chooses explicitly.
@@ -33,6 +57,19 @@ ENTRY_TEMPLATE = """\
     answer: {answer}
     related: [{related}]
 """
+
+
+@pytest.fixture(autouse=True)
+def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's settings (``.env`` of the checkout, the environment) stay out."""
+    for key in list(os.environ):
+        if key.startswith(("TELEGRAM_", "BOT_")):
+            monkeypatch.delenv(key)
+
+    def read_env_file(path: Path) -> dict[str, str]:
+        return {} if path.resolve() == ROOT / ".env" else _READ_ENV_FILE(path)
+
+    monkeypatch.setattr(bot.config, "read_env_file", read_env_file)
 
 
 @pytest.fixture(scope="session")

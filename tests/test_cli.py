@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import KNOWLEDGE, ROOT
+from bot.core.teach import USAGE as TEACH_USAGE
+from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import ADMIN_ID, FIXTURE_KB, buttons, sqlite_bot
 
 
@@ -63,6 +65,20 @@ def test_kb_check_ok_and_broken(capsys: pytest.CaptureFixture[str], kb_copy: Pat
     assert "userdict.txt:1: frequency 'many'" in out
 
 
+def test_kb_check_checks_the_knowledge_option_folder(
+    capsys: pytest.CaptureFixture[str], kb_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = kb_copy.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no ./knowledge here: only --knowledge names the copy
+    monkeypatch.delenv("BOT_KNOWLEDGE_DIR", raising=False)
+    assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 0
+    assert capsys.readouterr().out.endswith(f"in {kb_copy}\n")
+    (kb_copy / "services.yaml").write_text("entries: [\n", encoding="utf-8")
+    assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 1
+    assert f"{kb_copy / 'services.yaml'}:2: YAML syntax error" in capsys.readouterr().out
+
+
 def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     questions = tmp_path / "q.yaml"
     questions.write_text(
@@ -77,6 +93,32 @@ def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "refusal:      100.0% (1/1)" in out
 
 
+def test_eval_of_a_missing_file_says_the_file_is_missing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run_cli(capsys, "eval", str(tmp_path / "nope.yaml"))
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"No question file at {tmp_path / 'nope.yaml'}. Name a labelled question file "
+        "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml."
+    ]
+
+
+def test_eval_of_a_broken_question_file_blames_that_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text("questions:\n  - q: 社保卡\n    expect apply-e-card\n", "utf-8")
+    code, _, err = run_cli(capsys, "eval", str(questions))
+    assert code == 1
+    assert "knowledge base" not in err
+    assert err.splitlines()[:2] == [
+        "The question file cannot be used:",
+        f"{questions}:3: YAML syntax error: could not find expected ':' (while scanning a simple "
+        "key that starts on this line); is the ':' after a key missing?",
+    ]
+
+
 def test_chat_shows_buttons_and_presses_them(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +129,63 @@ def test_chat_shows_buttons_and_presses_them(
     assert "[1]" in out
 
 
+def chat(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, lines: str, *args: str
+) -> str:
+    """The console chat's output for piped *lines*."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    code, out, err = run_cli(capsys, *args, "chat")
+    assert (code, err) == (0, "")
+    return out
+
+
+@pytest.mark.parametrize("leave", ["quit", "exit", "/quit", "EXIT"])
+def test_chat_ignores_empty_lines_and_ends_on_quit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, leave: str
+) -> None:
+    out = chat(capsys, monkeypatch, f"电子社保卡怎么领\n\n   \n{leave}\n失业金怎么申领\n")
+    assert out.count("怎样领取电子社保卡") == 1  # an empty line does not repeat the answer
+    assert "网上申领失业金" not in out  # nothing after quit is answered
+    # Piped questions are echoed after the prompt, each before its answer.
+    assert out.index("你：电子社保卡怎么领\n") < out.index("怎样领取电子社保卡")
+    assert f"你：{leave}\n" in out
+
+
+def test_chat_teach_writes_learned_yaml_and_says_where(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kb_copy: Path
+) -> None:
+    question = "阿里那个卡咋整"
+    lines = f"{question}\n/teach {question} => apply-e-card\n{question}\n/teach\n"
+    out = chat(capsys, monkeypatch, lines, "--knowledge", str(kb_copy))
+    learned = kb_copy / "learned.yaml"
+    before, taught, after = out.split("你：")[1:4]
+    assert "12333" in before and "怎样领取电子社保卡" not in before
+    assert taught.splitlines()[2:4] == [
+        f"学会了：「{question}」→「怎样领取电子社保卡」（apply-e-card）。撤销请发 /teach undo。",
+        f"已写入 {learned}，现在就生效。",
+    ]
+    assert after.splitlines()[2] == "怎样领取电子社保卡"
+    assert TEACH_USAGE in out  # /teach alone shows how
+    assert f"question: {question}" in learned.read_text(encoding="utf-8")
+
+    out = chat(capsys, monkeypatch, "/teach undo\n", "--knowledge", str(kb_copy))
+    assert f"已撤销：「{question}」→ apply-e-card。\n已写入 {learned}，现在就生效。" in out
+    assert question not in learned.read_text(encoding="utf-8")
+
+
+def test_chat_buttons_say_that_nothing_is_stored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = chat(capsys, monkeypatch, "社保卡\n4\n电子社保卡怎么领\n4\n")
+    none_of_these, _, vote = out.split("你：")[2:5]
+    assert none_of_these.splitlines()[2:4] == [
+        "好的，这个问题我暂时答不了。建议拨打人社服务热线 12333 咨询。",
+        "（控制台试用：什么也没有记录。）",
+    ]
+    assert "已记下" not in out
+    assert vote.splitlines()[2] == "谢谢您的反馈！（控制台试用：什么也没有记录。）"
+
+
 def test_broken_kb_gives_a_clear_error(capsys: pytest.CaptureFixture[str], kb_copy: Path) -> None:
     (kb_copy / "e-card.yaml").write_text("entries:\n  - id: x\n", encoding="utf-8")
     assert main(["--knowledge", str(kb_copy), "ask", "社保卡"]) == 1
@@ -94,10 +193,21 @@ def test_broken_kb_gives_a_clear_error(capsys: pytest.CaptureFixture[str], kb_co
     assert "e-card.yaml:2:" in err and "Traceback" not in err
 
 
-def test_python_dash_m_bot_runs() -> None:
+def test_python_dash_m_bot_runs(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BOT_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", "失业金怎么申领"],
-        cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--knowledge",
+            str(KNOWLEDGE),
+            "ask",
+            "--json",
+            "失业金怎么申领",
+        ],
+        cwd=tmp_path,  # no .env
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -13,7 +13,7 @@ def test_missing_token_explains_botfather() -> None:
     with pytest.raises(ConfigError) as error:
         load_settings({})
     assert "@BotFather" in str(error.value)
-    assert "esscard-bot chat" in str(error.value)
+    assert "make chat" in str(error.value) and "make demo" in str(error.value)
 
 
 def test_defaults(tmp_path: Path) -> None:

@@ -11,7 +11,11 @@ import yaml
 
 from bot.core.decision import Kind
 from bot.core.faq import Faq
-from bot.core.knowledge import KnowledgeError, Problem
+from bot.core.knowledge import KnowledgeError, Problem, load_yaml, read_text, yaml_problem
+
+
+class QuestionFileError(KnowledgeError):
+    """A labelled question file cannot be used (it is not the knowledge base that is wrong)."""
 
 
 @dataclass(frozen=True)
@@ -63,19 +67,23 @@ class Report:
 
 
 def load_labelled(path: Path) -> list[Labelled]:
-    """Read ``questions: [{q, expect}]`` from a YAML file."""
+    """Read ``questions: [{q, expect}]`` from a YAML file; ``QuestionFileError`` if unusable."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        problem = Problem(str(path), 1, f"cannot read the question file: {error}")
-        raise KnowledgeError([problem]) from error
+        text = read_text(path)
+    except KnowledgeError as error:
+        raise QuestionFileError(error.problems) from None
+    assert text is not None
+    try:
+        data = load_yaml(text)
+    except (yaml.YAMLError, RecursionError) as error:
+        raise QuestionFileError([yaml_problem(str(path), text, error)]) from None
     items = data.get("questions") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise KnowledgeError([Problem(str(path), 1, "the file needs a 'questions' list")])
+        raise QuestionFileError([Problem(str(path), 1, "the file needs a 'questions' list")])
     labelled = []
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("q"), str):
-            raise KnowledgeError(
+            raise QuestionFileError(
                 [Problem(str(path), 1, f"question {number} needs 'q' (text) and 'expect'")]
             )
         expect = item.get("expect")

@@ -24,10 +24,11 @@ class ReloadReport:
     changed: tuple[str, ...]
 
     def summary(self) -> str:
-        """One short paragraph for an admin."""
-        lines = [f"知识库已重新加载：{self.entries} 个条目，{self.phrasings} 个问法。"]
-        for label, ids in (("新增", self.added), ("删除", self.removed), ("修改", self.changed)):
-            lines.append(f"{label}：{', '.join(ids) if ids else '无'}")
+        """One short paragraph for an admin, in English like ``kb check`` and its problems."""
+        lines = [f"Knowledge base reloaded: {self.entries} entries, {self.phrasings} phrasings."]
+        for label, ids in (("Added", self.added), ("Removed", self.removed)):
+            lines.append(f"{label}: {', '.join(ids) if ids else 'none'}")
+        lines.append(f"Changed: {', '.join(self.changed) if self.changed else 'none'}")
         return "\n".join(lines)
 
 

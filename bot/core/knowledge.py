@@ -228,6 +228,12 @@ def read_text(path: Path, *, optional: bool = False) -> str | None:
         raise KnowledgeError([Problem(file, line, message)]) from None
 
 
+_SCANNER_HINTS = {
+    "while scanning a simple key": "is the ':' after a key missing?",
+    "while scanning a quoted scalar": "is a quote left open?",
+}
+
+
 def yaml_problem(file: str, text: str, error: Exception) -> Problem:
     """The located, readable problem for an error PyYAML raised while reading *text*."""
     if isinstance(error, yaml.reader.ReaderError):
@@ -238,10 +244,20 @@ def yaml_problem(file: str, text: str, error: Exception) -> Problem:
         )
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
+        if isinstance(error, yaml.scanner.ScannerError) and error.context_mark is not None:
+            # Where the scanner gave up is often the next line (a key without ':') or the end
+            # of the file (an unclosed quote); the faulty token starts at the context mark.
+            mark = error.context_mark
         line = mark.line + 1 if mark else 1
         if isinstance(error, BadValueError):
             return Problem(file, line, str(error.problem))
-        return Problem(file, line, f"YAML syntax error: {error.problem or error}")
+        message = f"YAML syntax error: {error.problem or error}"
+        if isinstance(error, yaml.scanner.ScannerError) and error.context:
+            message += f" ({error.context} that starts on this line)"
+            hint = _SCANNER_HINTS.get(error.context)
+            if hint:
+                message += f"; {hint}"
+        return Problem(file, line, message)
     if isinstance(error, RecursionError):
         return Problem(file, 1, "the file is nested too deeply to read")
     return Problem(file, 1, f"YAML error: {error}")
@@ -412,7 +428,11 @@ class _Validator:
             )
         title = self.text(raw.get("title"), f"{where}: title", node.line)
         if len(title) > MAX_TITLE_CHARS:
-            self.problem(raw["title"].line, f"{where}: title over {MAX_TITLE_CHARS} characters")
+            self.problem(
+                raw["title"].line,
+                f"{where}: title is {len(title)} characters long; keep it to {MAX_TITLE_CHARS} "
+                "(it is shown on buttons)",
+            )
         category = self.text(raw.get("category"), f"{where}: category", node.line)
         answer = self.text(raw.get("answer"), f"{where}: answer", node.line)
         questions = self.texts(raw.get("questions"), f"{where}: questions", node.line)

@@ -41,8 +41,12 @@ Context = ContextTypes.DEFAULT_TYPE
 
 ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
 PRIVATE_ONLY = "管理员命令请在和我的私聊里使用：统计和用户的提问不宜发到群里。"
-RELOAD_FAILED = "知识库有 {count} 处问题，没有加载，仍在使用原来的版本：\n{problems}"
-RELOAD_ERROR = "重新加载失败（{error}），仍在使用原来的版本。详情见日志。"
+# /reload answers in English, the language of `kb check` and of every problem it lists.
+RELOAD_FAILED = (
+    "The knowledge base has {count} problem(s); nothing was loaded and the previous version "
+    "is still in use:\n{problems}"
+)
+RELOAD_ERROR = "Reloading failed ({error}); the previous version is still in use. See the log."
 BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。\n" + STATS_USAGE
 BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。\n" + UNANSWERED_USAGE
 STORAGE_DOWN = (
@@ -51,7 +55,9 @@ STORAGE_DOWN = (
 )
 STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
 TAUGHT = "知识库已重新加载，现在就生效。"
-TAUGHT_NOT_LOADED = "⚠️ learned.yaml 已经改好，但没能生效：{reload}"
+TAUGHT_NOT_LOADED = (
+    "⚠️ learned.yaml 已经改好，但知识库没能重新加载，新问法还没生效。发 /reload 可以看到问题所在。"
+)
 
 
 def _in_group(update: Update) -> bool:
@@ -125,12 +131,12 @@ async def _reload(faq: Faq, admin_id: int) -> tuple[str, str | None]:
     return summary, None
 
 
-def _taught(result: TeachResult, reload: str, failure: str | None) -> str:
+def _taught(result: TeachResult, failure: str | None) -> str:
     """The /teach reply: what was learned or undone and whether it is in use, or why not."""
     if not result.ok:
         return result.message
     if failure is not None:
-        return f"{result.message}\n\n" + TAUGHT_NOT_LOADED.format(reload=reload)
+        return f"{result.message}\n\n{TAUGHT_NOT_LOADED}"
     return f"{result.message}\n{TAUGHT}"
 
 
@@ -195,11 +201,11 @@ async def teach(update: Update, context: Context) -> None:
         await _reply(update, context, TEACH_USAGE)
         return
     faq = faq_of(context)
-    reload_text, failure = "", None
+    failure = None
     async with runtime_of(context).reload_lock:
         result = await asyncio.to_thread(teach_command, faq.directory, text)
         if result.ok:
-            reload_text, failure = await _reload(faq, admin_id)
+            _, failure = await _reload(faq, admin_id)
     detail = (
         f"{result.question} => {result.entry_id}" if result.ok else "failed: " + result.message
     )
@@ -207,4 +213,4 @@ async def teach(update: Update, context: Context) -> None:
         detail += f"\nreload {failure}"
     action = "teach undo" if is_undo(text) else "teach"
     await storage_of(context).record_admin_action(admin_id, action, detail)
-    await _reply(update, context, _taught(result, reload_text, failure))
+    await _reply(update, context, _taught(result, failure))

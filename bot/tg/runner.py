@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TOKEN_MASK = "[TOKEN]"
+STARTUP_FAILURE = "Network Retry Loop (Bootstrap"
+"""How python-telegram-bot's log of a failed getMe, deleteWebhook or setWebhook at start begins."""
 
 
 class TokenFilter(logging.Filter):
@@ -60,6 +62,21 @@ class TokenFilter(logging.Filter):
         return True
 
 
+class StartupFailureFilter(logging.Filter):
+    """Drops python-telegram-bot's error record of a failed start, with its 50 to 110 lines of
+    traceback: ``run`` says what is wrong in plain words instead. Not installed at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for PTB's "Network Retry Loop (Bootstrap ...)" errors."""
+        if record.levelno < logging.ERROR or not record.name.startswith("telegram"):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        return not message.startswith(STARTUP_FAILURE)
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at the configured level, never the token nor personal data."""
     logging.basicConfig(format=LOG_FORMAT, level=settings.log_level, force=True)
@@ -69,6 +86,8 @@ def configure_logging(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(TokenFilter(settings.token, settings.webhook_secret))
         handler.addFilter(RedactingFilter())
+        if settings.log_level != "DEBUG":
+            handler.addFilter(StartupFailureFilter())
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -120,15 +139,22 @@ def run() -> int:
         else:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
     except InvalidToken:
+        where = f"The Bot API at {settings.api_base_url}" if settings.api_base_url else "Telegram"
         print(
-            "Telegram rejected TELEGRAM_BOT_TOKEN. Copy the token again from @BotFather "
-            "(/mybots -> your bot -> API Token).",
+            f"{where} rejected TELEGRAM_BOT_TOKEN.\n"
+            "Copy it again from @BotFather (/mybots -> your bot -> API Token) into .env or the "
+            "environment.",
             file=sys.stderr,
         )
         return 2
     except NetworkError as error:
         where = settings.api_base_url or "api.telegram.org"
-        print(f"Cannot reach the Telegram Bot API at {where}: {mask(str(error))}", file=sys.stderr)
+        print(
+            f"Cannot reach the Telegram Bot API at {where} ({mask(str(error))}).\n"
+            "Check this machine's internet access or proxy"
+            + (", and TELEGRAM_API_BASE_URL." if settings.api_base_url else "."),
+            file=sys.stderr,
+        )
         return 1
     except TelegramError as error:
         print(f"Telegram refused to start the bot: {mask(str(error))}", file=sys.stderr)

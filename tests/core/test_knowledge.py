@@ -77,6 +77,40 @@ def test_syntax_error_names_file_and_line(write_kb: Callable[..., Path]) -> None
     assert int(message.split(":")[1]) >= 5
 
 
+@pytest.mark.parametrize(
+    ("mistake", "message"),
+    [
+        ("    title 没有冒号", "could not find expected ':'"),
+        ('    title: "引号没关上', "is a quote left open?"),
+    ],
+)
+def test_a_syntax_error_is_located_on_the_line_of_the_mistake(
+    write_kb: Callable[..., Path], mistake: str, message: str
+) -> None:
+    """Not on the line where PyYAML noticed it (the next one, or the end of the file)."""
+    lines = entry_yaml("x").splitlines()
+    title = next(i for i, line in enumerate(lines) if line.strip().startswith("title:"))
+    lines[title] = mistake
+    text = SOURCE + "entries:\n" + "\n".join(lines) + "\n" + entry_yaml("y")
+    folder = write_kb({"bad.yaml": text})
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    (problem,) = error.value.problems
+    assert problem.line == text.splitlines().index(mistake) + 1
+    assert problem.message.startswith("YAML syntax error") and message in problem.message
+
+
+def test_a_long_title_names_its_length_and_the_limit(write_kb: Callable[..., Path]) -> None:
+    title = "电子社保卡" * 7
+    folder = write_kb({"a.yaml": SOURCE + "entries:\n" + entry_yaml("long", title=title)})
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(folder)
+    (message,) = messages(error)
+    assert message.endswith(
+        "entry 'long': title is 35 characters long; keep it to 30 (it is shown on buttons)"
+    )
+
+
 def test_every_problem_is_reported_with_its_line(write_kb: Callable[..., Path]) -> None:
     text = (
         SOURCE

@@ -10,8 +10,8 @@ import pytest
 from bot.core.knowledge import load_knowledge
 from tests.e2e.conftest import ADMIN_ID, BotProcess, entity_text
 
-RELOADED = "知识库已重新加载"
-KEPT = "没有加载，仍在使用原来的版本"
+RELOADED = "Knowledge base reloaded"
+KEPT = "nothing was loaded and the previous version is still in use"
 
 
 @pytest.fixture
@@ -41,9 +41,9 @@ def test_reload_reports_the_counts(bot: BotProcess, kb: Path) -> None:
     (reply,) = bot.ask(ADMIN_ID, "/reload")
     first = reply["text"].splitlines()[0]
     assert first == (
-        f"{RELOADED}：{len(expected.entries)} 个条目，{expected.phrasing_count} 个问法。"
+        f"{RELOADED}: {len(expected.entries)} entries, {expected.phrasing_count} phrasings."
     )
-    assert "修改：无" in reply["text"]
+    assert "Changed: none" in reply["text"]
 
 
 def test_an_edit_takes_effect_after_reload(bot: BotProcess, kb: Path) -> None:
@@ -54,7 +54,7 @@ def test_an_edit_takes_effect_after_reload(bot: BotProcess, kb: Path) -> None:
     )
     assert title_for(bot, 4001, "失业金怎么申领") == ["网上申领失业金"]  # not reloaded yet
     (reply,) = bot.ask(ADMIN_ID, "/reload")
-    assert "修改：unemployment-benefits" in reply["text"]
+    assert "Changed: unemployment-benefits" in reply["text"]
     assert title_for(bot, 4001, "失业金怎么申领") == ["失业金网上申领办法"]
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import KNOWLEDGE
 from tests.e2e.conftest import (
     SECRET,
     TOKEN,
@@ -18,7 +23,9 @@ from tests.e2e.conftest import (
     labels,
     leaks,
 )
-from tests.fakebotapi import group
+from tests.fakebotapi import FakeBotApiServer, group
+
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
 
 
 def test_sigterm_exits_0_keeps_the_questions_and_never_prints_the_token(
@@ -80,3 +87,68 @@ def test_without_a_token_the_process_exits_2_and_points_to_botfather(tmp_path: P
     assert result.returncode == 2, result.stderr
     assert "@BotFather" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _start(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot run`` with these settings only (and the test's copy of the KB)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "BOT_"))
+    }
+    env.update(BOT_DATABASE=str(tmp_path / "data" / "x.sqlite3"), BOT_KNOWLEDGE_DIR=str(KNOWLEDGE))
+    env.update(settings)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _said(stderr: str) -> list[str]:
+    """What the process printed itself, log lines left out."""
+    return [line for line in stderr.splitlines() if not _LOG_LINE.match(line)]
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_a_rejected_token_is_two_plain_lines_and_a_traceback_only_at_debug(
+    tmp_path: Path, level: str
+) -> None:
+    with FakeBotApiServer(TOKEN) as server:  # accepts TOKEN only
+        wrong = "5550001234:AAHsomeOtherTokenThanTheFakeAccepts_0"
+        result = _start(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=wrong,
+            TELEGRAM_API_BASE_URL=server.bot_api_url,
+            BOT_LOG_LEVEL=level,
+        )
+    assert result.returncode == 2, result.stderr
+    said = [
+        f"The Bot API at {server.bot_api_url} rejected TELEGRAM_BOT_TOKEN.",
+        "Copy it again from @BotFather (/mybots -> your bot -> API Token) into .env or the "
+        "environment.",
+    ]
+    if level == "INFO":
+        assert _said(result.stderr) == said
+    else:
+        assert "Traceback" in result.stderr and result.stderr.rstrip().endswith(said[-1])
+    assert wrong.split(":")[1] not in result.stderr
+
+
+def test_an_unreachable_bot_api_is_two_plain_lines(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/bot"
+    result = _start(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url)
+    assert result.returncode == 1, result.stderr
+    assert _said(result.stderr) == [
+        f"Cannot reach the Telegram Bot API at {url} "
+        "(httpx.ConnectError: All connection attempts failed).",
+        "Check this machine's internet access or proxy, and TELEGRAM_API_BASE_URL.",
+    ]
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr

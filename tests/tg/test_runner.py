@@ -80,7 +80,7 @@ def test_missing_token_explains_botfather_and_chat(
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
     assert runner.run() == 2
     err = capsys.readouterr().err
-    assert "@BotFather" in err and "esscard-bot chat" in err
+    assert "@BotFather" in err and "make chat" in err and ".venv/bin/esscard-bot chat" in err
 
 
 def test_broken_knowledge_base_prints_every_problem(
