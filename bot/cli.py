@@ -31,8 +31,8 @@ from bot.core.render import (
     render_entry,
     render_help,
     render_menu,
-    render_turn,
     render_text,
+    render_turn,
     render_welcome,
 )
 from bot.core.teach import USAGE as TEACH_USAGE
