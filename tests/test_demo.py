@@ -31,7 +31,7 @@ def test_the_demo_shows_a_private_answer_a_group_answer_and_a_button_press(
 
     assert "王阿姨: 电子社保卡怎么领\n   bot: 怎样领取电子社保卡\n" in private
     assert "[电子社保卡是什么]" in private and "[👍 有用]  [👎 没用]" in private
-    assert "   bot: [photo] 支付宝首页搜索" in private  # the step picture follows the answer
+    assert "   bot: [photo] 在支付宝首页搜" in private  # the step picture follows the answer
 
     assert "/ask@esscard_demo_bot" in group  # the note the bot posts on joining
     assert "小李: @esscard_demo_bot 失业金怎么申领\n" in group
