@@ -4,11 +4,12 @@ A documented ``BaseRateLimiter``. Limits: about 30 messages a second overall and
 in each group (``aiolimiter`` buckets, as ``AIORateLimiter`` uses); a 429 pauses its own chat
 for ``retry_after`` (a request outside any chat: every request). Transient failures (5xx, bad
 gateway, timeouts, refused or dropped connections) are retried with exponential backoff and
-jitter for up to ``RETRY_SECONDS`` a request, enough for a 60 s outage (once the bot is
-stopping, for up to ``STOP_RETRY_SECONDS`` more); a refusal
+jitter for up to ``RETRY_SECONDS`` a request, enough for a 60 s outage; a refusal
 (``BadRequest``, ``Forbidden``, ...) never is. Each wait gives the update's slot back
 (``lanes.parked``). A request that timed out after Telegram carried it out is sent again: the
-delivery is at least once.
+delivery is at least once. Once the bot is stopping, waits and retries end within
+``STOP_RETRY_SECONDS`` (``NotSentWhileStopping``), so that SIGTERM is not held up by a group
+whose answers Telegram lets out at 20 a minute.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.constants import FloodLimit
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
 from bot.tg.lanes import parked
@@ -37,7 +38,9 @@ RETRY_SECONDS = 90.0
 """How long a request keeps being retried after its first failure (a 60 s outage, and the
 longest backoff after it)."""
 STOP_RETRY_SECONDS = 10.0
-"""How long requests are still retried once the bot is stopping (SIGTERM)."""
+"""How long requests still wait for limits or retries once the bot is stopping (SIGTERM)."""
+WAIT_SLICE = 1.0
+"""Waits for a limit are cut into slices this long, to notice the bot stopping."""
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
 FLOOD_RETRIES = 3
@@ -51,6 +54,10 @@ def _chat_of(data: JSONDict) -> int | str | None:
     if isinstance(chat, str) and chat.lstrip("-").isdigit():
         return int(chat)
     return chat if isinstance(chat, int | str) else None
+
+
+class NotSentWhileStopping(TelegramError):
+    """A request given up: the bot is stopping, and a limit or an outage still held it."""
 
 
 class RateLimiter(BaseRateLimiter[int]):
@@ -128,14 +135,29 @@ class RateLimiter(BaseRateLimiter[int]):
             self._paused = {key: until for key, until in self._paused.items() if until > now}
         self._paused[chat] = max(self._paused.get(chat, 0.0), now + seconds)
 
+    def _stop_deadline(self) -> float | None:
+        """Once the bot is stopping, the moment waits and retries must end (else None)."""
+        if not self._ran or self.running is None or self.running():
+            return None
+        if self._stopping_since is None:
+            self._stopping_since = self.clock()
+        return self._stopping_since + STOP_RETRY_SECONDS
+
     def _give_up_at(self, first_failure: float) -> float:
         """When retrying a request that first failed at *first_failure* ends."""
+        stop = self._stop_deadline()
         deadline = first_failure + self.retry_seconds
-        if self._ran and self.running is not None and not self.running():  # stopping
-            if self._stopping_since is None:
-                self._stopping_since = self.clock()
-            deadline = min(deadline, self._stopping_since + STOP_RETRY_SECONDS)
-        return deadline
+        return deadline if stop is None else min(deadline, stop)
+
+    def _time_left(self, what: str) -> float:
+        """How long a wait may go on now (a slice, to notice the bot stopping)."""
+        stop = self._stop_deadline()
+        if stop is None:
+            return WAIT_SLICE
+        left = stop - self.clock()
+        if left <= 0:
+            raise NotSentWhileStopping(f"the bot is stopping, and {what} held the request")
+        return min(WAIT_SLICE, left)
 
     async def _wait_turn(self, chat: int | str | None) -> None:
         """Wait out a 429 pause and take room in the flood limits, parked if that waits."""
@@ -146,9 +168,15 @@ class RateLimiter(BaseRateLimiter[int]):
             return
         async with parked():
             while (pause := self._pause_left(chat)) > 0:
-                await self.sleep(pause)
+                await self.sleep(min(pause, self._time_left("a flood limit (429)")))
             for limiter in limiters:
-                await limiter.acquire()
+                while True:
+                    slice_ = self._time_left("Telegram's flood limit")
+                    try:
+                        await asyncio.wait_for(limiter.acquire(), slice_)
+                        break
+                    except TimeoutError:
+                        continue
 
     async def process_request(
         self,

@@ -14,8 +14,15 @@ import pytest
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ExtBot
 
-from bot.tg.ratelimit import MAX_DELAY, RETRY_SECONDS, STOP_RETRY_SECONDS, RateLimiter
-from tests.fakebotapi import FakeBotApiServer
+from bot.tg import ratelimit
+from bot.tg.ratelimit import (
+    MAX_DELAY,
+    RETRY_SECONDS,
+    STOP_RETRY_SECONDS,
+    NotSentWhileStopping,
+    RateLimiter,
+)
+from tests.fakebotapi import FakeBotApiServer, group
 
 TOKEN = "123456789:AAFakeTokenForRetryTests_abcdefghij"
 CHAT = 3201
@@ -140,3 +147,20 @@ async def test_retries_end_soon_once_the_bot_is_stopping(server: FakeBotApiServe
         finally:
             await asyncio.to_thread(server.go_online)
     assert clock.now <= STOP_RETRY_SECONDS
+
+
+async def test_once_the_bot_is_stopping_a_group_limit_no_longer_holds_a_reply(
+    server: FakeBotApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "STOP_RETRY_SECONDS", 0.3)
+    chat = group(-1001400000001, "停机时的群")
+    server.client().send_text(CHAT, f"/help@{server.telegram.username}", chat=chat)
+    limiter = RateLimiter(group_max_rate=1)  # the next message in a minute
+    running = [True]
+    limiter.running = lambda: running[0]
+    async with ExtBot(TOKEN, base_url=server.bot_api_url, rate_limiter=limiter) as bot:
+        await bot.send_message(chat["id"], "第一条")
+        running[0] = False  # SIGTERM
+        with pytest.raises(NotSentWhileStopping):  # not after the group's minute
+            await asyncio.wait_for(bot.send_message(chat["id"], "第二条"), 5)
+    assert [m["text"] for m in server.client().messages(int(chat["id"]))] == ["第一条"]
