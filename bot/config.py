@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,8 @@ from bot.core.decision import Thresholds
 
 PACKAGE_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECRET_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-")
+"""What Telegram accepts in a webhook's secret_token."""
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. To get a token, open Telegram, talk to @BotFather, send "
     "/newbot and follow the prompts; then put the token in a .env file beside this project "
@@ -37,6 +40,8 @@ class Settings:
     log_level: str = "INFO"
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    webhook_allow_http: bool = False
+    """``BOT_WEBHOOK_ALLOW_HTTP``: a plain http:// webhook URL, for local development only."""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     retention_days: int = 180
@@ -114,6 +119,16 @@ def _url(env: Mapping[str, str], key: str, errors: list[str]) -> str | None:
     return raw
 
 
+def _flag(env: Mapping[str, str], key: str, errors: list[str]) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    errors.append(f"{key}={raw!r} must be 1 (yes) or 0 (no).")
+    return False
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
     """Read and check every setting; raise ``ConfigError`` listing every problem."""
     env = environment() if env is None else env
@@ -164,9 +179,21 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         )
         max_rate = 30.0
     webhook_secret = env.get("BOT_WEBHOOK_SECRET", "").strip() or None
-    if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
+    if webhook_secret and (
+        len(webhook_secret) > 256 or not all(c in SECRET_CHARACTERS for c in webhook_secret)
+    ):
         errors.append(
             "BOT_WEBHOOK_SECRET may use only letters, digits, '_' and '-' (1-256 of them)."
+        )
+    allow_http = _flag(env, "BOT_WEBHOOK_ALLOW_HTTP", errors)
+    webhook_url = _url(env, "BOT_WEBHOOK_URL", errors)
+    if webhook_url and urlparse(webhook_url).scheme == "http" and not allow_http:
+        errors.append(
+            f"BOT_WEBHOOK_URL={webhook_url!r} is plain http://: Telegram sends webhooks only "
+            "to https:// addresses, and over plain HTTP anyone on the way can read the updates "
+            "and the secret and forge new ones. Use the https:// address of your proxy; for "
+            "local development only (e.g. against a local fake Bot API), set "
+            "BOT_WEBHOOK_ALLOW_HTTP=1."
         )
     settings = Settings(
         token=token,
@@ -175,8 +202,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         database=Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3"),
         knowledge_dir=knowledge_dir,
         log_level=level,
-        webhook_url=_url(env, "BOT_WEBHOOK_URL", errors),
+        webhook_url=webhook_url,
         webhook_secret=webhook_secret,
+        webhook_allow_http=allow_http,
         webhook_listen=env.get("BOT_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
         webhook_port=port if 0 < port < 65536 else 8443,
         retention_days=int(retention_raw) if retention_raw.isdigit() else 180,

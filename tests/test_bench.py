@@ -98,13 +98,21 @@ def test_json_has_machine_and_rows(report: Report) -> None:
 def test_e2e_through_the_fake_bot_api() -> None:
     """A tiny end-to-end run: the real bot process answers every question."""
     options = dataclasses.replace(
-        Options.make(KNOWLEDGE, quick=True), e2e_messages=20, e2e_users=4, e2e_rate=50
+        Options.make(KNOWLEDGE, quick=True),
+        e2e_messages=20,
+        e2e_users=4,
+        e2e_rate=50,
+        e2e_flood=6,  # within a group's backlog and Telegram's 20 a minute: a quick stop
+        e2e_flood_seconds=1.0,
     )
     questions = bench_run.load_questions(options, load_knowledge(KNOWLEDGE))
     rows = {row.key: row for row in measure_e2e(options, questions, lambda _: None)}
     assert rows["e2e.lost"].data["lost"] == 0, rows["e2e.lost"].value
     assert rows["e2e.throughput"].data["answered"] == 20
     assert rows["e2e.latency"].data["p50_s"] > 0
+    flood = rows["e2e.flood"].data
+    assert flood["private_asked"] == 1 and flood["private_lost"] == 0, rows["e2e.flood"].value
+    assert 0 < flood["group_messages"] <= 12  # 6 answers, some with a picture
 
 
 def test_cli_prints_the_table_or_json(

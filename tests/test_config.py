@@ -81,3 +81,26 @@ def test_max_rate() -> None:
     assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_MAX_RATE": "0"}).max_rate == 0.0
     with pytest.raises(ConfigError, match="BOT_MAX_RATE"):
         load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_MAX_RATE": "fast"})
+
+
+def test_a_plain_http_webhook_needs_the_local_development_flag() -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_URL": "http://bot.example.org/hook"}
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert "https://" in str(error.value) and "BOT_WEBHOOK_ALLOW_HTTP=1" in str(error.value)
+    for value in ("1", "yes", "TRUE"):
+        settings = load_settings({**env, "BOT_WEBHOOK_ALLOW_HTTP": value})
+        assert settings.webhook_allow_http and settings.webhook_url == env["BOT_WEBHOOK_URL"]
+    https = {**env, "BOT_WEBHOOK_URL": "https://bot.example.org/hook"}
+    assert not load_settings(https).webhook_allow_http
+    with pytest.raises(ConfigError) as error:
+        load_settings({**env, "BOT_WEBHOOK_ALLOW_HTTP": "maybe"})
+    assert "BOT_WEBHOOK_ALLOW_HTTP='maybe' must be 1 (yes) or 0 (no)" in str(error.value)
+
+
+@pytest.mark.parametrize("secret", ["x" * 257, "密钥密钥", "has space", "semi;colon"])
+def test_a_webhook_secret_telegram_would_refuse_is_a_problem(secret: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_SECRET": secret})
+    assert "BOT_WEBHOOK_SECRET may use only" in str(error.value)
+    assert secret not in str(error.value)

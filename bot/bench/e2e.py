@@ -1,10 +1,13 @@
 """End to end: the real bot process (``python -m bot run``) against the local fake Bot API.
 
-Two phases on one bot process, after a warm-up question from every user:
+Three phases on one bot process, after a warm-up question from every user:
 
 - burst: every question is queued at once; answered messages a second is the capacity;
 - paced: the questions arrive at a steady rate (the target); reply latency is measured there,
-  since under a burst it is mostly time spent waiting in the queue.
+  since under a burst it is mostly time spent waiting in the queue;
+- flood: one group sends ``/ask@bot`` commands at 20 a second (Telegram lets the bot answer
+  20 a minute there) while one private user asks a question a second; the private replies'
+  latency shows whether the group stalls other chats.
 
 A question's reply is its chat's next ``sendMessage`` (in a private chat the bot sends one text
 message per question; photos follow as ``sendPhoto``). Lost: questions without one.
@@ -30,6 +33,10 @@ from bot.bench.processes import CHECKOUT, child_env
 from bot.core.privacy import redact
 
 FIRST_USER = 700_000_001
+FLOOD_USER = 600_000_001
+FLOOD_ASKER = 600_000_002
+FLOOD_CHAT_ID = -1_009_990_000_001
+FLOOD_CHAT = {"id": FLOOD_CHAT_ID, "type": "supergroup", "title": "bench flood"}
 CHUNK = 100
 """Questions pushed per request to the fake (the bot fetches at most 100 updates a call)."""
 
@@ -68,11 +75,28 @@ class Phase:
 
 
 @dataclass
+class Flood:
+    """What the flood phase measured: the private replies, and what the group got."""
+
+    commands: int
+    seconds: float
+    private_asked: int = 0
+    latencies: list[float] = field(default_factory=list)
+    group_messages: int = 0
+
+    @property
+    def private_lost(self) -> int:
+        """Private questions without a reply."""
+        return self.private_asked - len(self.latencies)
+
+
+@dataclass
 class E2eResult:
-    """Both phases and how the bot process started and ended."""
+    """The phases and how the bot process started and ended."""
 
     burst: Phase
     paced: Phase
+    flood: Flood | None
     offered_rate: float
     users: int
     start_seconds: float
@@ -162,6 +186,48 @@ class _Run:
         result.seconds = last - start
         return result
 
+    def flood(self, commands: int, seconds: float, questions: Sequence[str]) -> Flood:
+        """One group sends *commands* over *seconds* while one user asks privately."""
+        api = self.api
+        result = Flood(commands, seconds)
+        bot = str(api.state()["username"])
+        since = int(api.seq())
+        asked: list[float] = []
+        ticks = max(1, round(seconds * 2))  # a batch every half second
+        start = time.time()
+        for tick in range(ticks):
+            delay = start + tick / 2 - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            batch = range(tick * commands // ticks, (tick + 1) * commands // ticks)
+            texts = [f"/ask@{bot} {questions[n % len(questions)]}" for n in batch]
+            api.send_many([{"user_id": FLOOD_USER, "chat": FLOOD_CHAT, "text": t} for t in texts])
+            if tick % 2 == 0:
+                asked.append(time.time())
+                api.send_text(FLOOD_ASKER, questions[tick % len(questions)])
+        result.private_asked = len(asked)
+        self.wait_replies_in(FLOOD_ASKER, len(asked), since, timeout=30)
+        replies = sorted(
+            float(call["time"])
+            for call in api.sent(FLOOD_ASKER, method="sendMessage", since=since)
+            if call.get("ok")
+        )
+        result.latencies = [reply - push for push, reply in zip(asked, replies, strict=False)]
+        time.sleep(0.5)  # the group's last admitted answers
+        result.group_messages = len(api.messages(FLOOD_CHAT_ID, since=since))
+        return result
+
+    def wait_replies_in(self, chat: int, count: int, since: int, timeout: float) -> None:
+        """Wait for *count* sendMessage calls to *chat* after *since* (at most *timeout*)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                self.api.wait_calls("sendMessage", count, 2.0, chat_id=chat, since=since)
+                return
+            except self.wait_timeout:
+                continue
+
 
 def bench_questions(questions: Sequence[str]) -> list[str]:
     """Questions fit for the run: no personal data (which adds a privacy notice)."""
@@ -175,8 +241,11 @@ def run_e2e(
     messages: int,
     users: int,
     offered_rate: float,
+    flood: int = 0,
+    flood_seconds: float = 10.0,
 ) -> E2eResult:
-    """Start the fake and the bot, run the warm-up and both phases, stop both."""
+    """Start the fake and the bot, run the warm-up and the phases (the flood only with
+    *flood* commands), stop both."""
     module = fake_api()
     usable = bench_questions(questions)
     if not usable:
@@ -221,6 +290,7 @@ def run_e2e(
                 timeout = max(30.0, messages / 20)
                 burst = run.phase(traffic, None, timeout)
                 paced = run.phase(traffic, offered_rate, timeout + messages / offered_rate)
+                flooded = run.flood(flood, flood_seconds, usable) if flood else None
             except RuntimeError as error:
                 last = log_path.read_text(encoding="utf-8", errors="replace").strip()
                 last_line = last.splitlines()[-1][:200] if last else "no log"
@@ -229,7 +299,7 @@ def run_e2e(
                 exit_code = _stop(process)
                 server.stop()
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-    return E2eResult(burst, paced, offered_rate, users, start_seconds, exit_code, tail)
+    return E2eResult(burst, paced, flooded, offered_rate, users, start_seconds, exit_code, tail)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> int | None:

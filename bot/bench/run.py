@@ -25,6 +25,8 @@ START_TARGET = 1.5
 RSS_TARGET_MB = 150.0
 RELOAD_TARGET = 0.1
 E2E_TARGET = 200.0
+FLOOD_TARGET = 2.0
+"""Seconds a private question may wait for its reply while a group floods the bot."""
 
 Progress = Callable[[str], None]
 
@@ -62,6 +64,10 @@ class Options:
     e2e_messages: int = 1_000
     e2e_users: int = 30
     e2e_rate: float = E2E_TARGET
+    e2e_flood: int = 200
+    """Commands one group sends during the flood phase (0: no flood phase)..."""
+    e2e_flood_seconds: float = 10.0
+    """...in this many seconds."""
 
     @classmethod
     def make(
@@ -95,6 +101,8 @@ class Options:
             large_child_questions=5,
             e2e_messages=100,
             e2e_users=10,
+            e2e_flood=50,
+            e2e_flood_seconds=2.5,
         )
 
     def repeats_for(self, phrasings: int) -> int:
@@ -365,18 +373,20 @@ def measure_processes(options: Options, progress: Progress) -> list[Row]:
     return rows
 
 
-E2E_KEYS = ("e2e.throughput", "e2e.latency", "e2e.lost")
+E2E_KEYS = ("e2e.throughput", "e2e.latency", "e2e.lost", "e2e.flood")
 
 
 def measure_e2e(options: Options, questions: Sequence[Labelled], progress: Progress) -> list[Row]:
     """The real bot process against the fake Bot API; skipped rows say why not."""
     n, users, rate = options.e2e_messages, options.e2e_users, options.e2e_rate
+    flood, flood_seconds = options.e2e_flood, options.e2e_flood_seconds
     measures = (
         f"e2e burst: {n:,} q from {users} users queued at once",
         f"e2e reply latency p50 / p99 ({n:,} q at {rate:.0f} msg/s offered)",
         "e2e questions lost (burst + paced)",
+        f"e2e private reply p50 / max while a group sends {flood} /ask in {flood_seconds:g} s",
     )
-    targets = (f"≥ {rate:g} msg/s", "", "0")
+    targets = (f"≥ {rate:g} msg/s", "", "0", f"max < {FLOOD_TARGET:g} s")
     rows = list(zip(E2E_KEYS, measures, targets, strict=True))
     if not options.e2e:
         return [skipped(key, measure, "--skip-e2e", target) for key, measure, target in rows]
@@ -392,6 +402,8 @@ def measure_e2e(options: Options, questions: Sequence[Labelled], progress: Progr
             messages=n,
             users=users,
             offered_rate=rate,
+            flood=flood,
+            flood_seconds=flood_seconds,
         )
     except (RuntimeError, OSError) as error:
         return [
@@ -436,7 +448,35 @@ def measure_e2e(options: Options, questions: Sequence[Labelled], progress: Progr
             lost == 0,
             data={"lost": lost, "extra": burst.extra + paced.extra, "exit": result.exit_code},
         ),
+        _flood_row(result.flood, measures[3], targets[3]),
     ]
+
+
+def _flood_row(flood: e2e.Flood | None, measure: str, target: str) -> Row:
+    if flood is None:
+        return skipped("e2e.flood", measure, "no flood phase (e2e_flood=0)", target)
+    worst = max(flood.latencies, default=float("inf"))
+    value = (
+        f"{secs(percentile(flood.latencies, 0.5))} / {secs(worst)}"
+        if flood.latencies
+        else "no reply"
+    )
+    value += f" ({flood.group_messages} messages to the group"
+    value += f", {flood.private_lost} private lost)" if flood.private_lost else ")"
+    return Row(
+        "e2e.flood",
+        measure,
+        value,
+        target,
+        flood.private_lost == 0 and worst < FLOOD_TARGET,
+        data={
+            "p50_s": percentile(flood.latencies, 0.5) if flood.latencies else None,
+            "max_s": worst if flood.latencies else None,
+            "private_asked": flood.private_asked,
+            "private_lost": flood.private_lost,
+            "group_messages": flood.group_messages,
+        },
+    )
 
 
 def run_bench(options: Options, progress: Progress | None = None) -> Report:

@@ -86,10 +86,18 @@ class Faq:
 
     def reload(self) -> ReloadReport:
         """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""
-        new = build_matcher(self.directory, self.weights, previous=self.matcher)
+        return self.use(self.prepare())
+
+    def prepare(self) -> Matcher:
+        """The knowledge base on disk now, loaded and indexed but not in use yet (slow: the
+        bot runs this in a thread, ``use`` on its event loop)."""
+        return build_matcher(self.directory, self.weights, previous=self.matcher)
+
+    def use(self, matcher: Matcher) -> ReloadReport:
+        """Answer from *matcher* (made by ``prepare``) from now on; what changed."""
         old = self.matcher.kb
-        self.matcher = new
-        return _compare(old, new.kb)
+        self.matcher = matcher
+        return _compare(old, matcher.kb)
 
 
 def _compare(old: KnowledgeBase, new: KnowledgeBase) -> ReloadReport:

@@ -154,40 +154,96 @@ _SAFE_TAGS = frozenset(
 )
 
 
+MAX_FILE_BYTES = 1024 * 1024
+"""A knowledge file may hold at most this much (the shipped ones hold under 20 KB)."""
+MAX_YAML_VALUES = 100_000
+"""Values a YAML file may hold, each alias (``*name``) counted as all it stands for: a few
+lines of nested aliases can stand for billions (an "alias bomb")."""
+
+
+class TooComplexError(yaml.composer.ComposerError):
+    """A YAML file whose aliases refer to themselves or stand for too many values."""
+
+
 def compose_yaml(text: str) -> yaml.Node | None:
     """The node tree of *text*; on an error, the pure-Python parser's located explanation.
 
-    A tag the safe loader would refuse (``!!python/object``) is refused here too.
+    A tag the safe loader would refuse (``!!python/object``) is refused here too, and so are
+    aliases that contain themselves or stand for more than ``MAX_YAML_VALUES`` values.
     """
     try:
         root = yaml.compose(text, Loader=FastYamlLoader)
     except (yaml.YAMLError, RecursionError):
         root = yaml.compose(text, Loader=YamlLoader)
     if root is not None:
-        _check_tags(root)
+        _check_nodes(root)
     return root
 
 
-def _check_tags(root: yaml.Node) -> None:
-    pending = [root]
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Check each distinct node once: its tag, and how many values it stands for with every
+    alias expanded (a node an alias shares is counted where it is used, not walked again)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
     while pending:
-        node = pending.pop()
+        node, finished = pending.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_VALUES:
+                raise TooComplexError(
+                    None,
+                    None,
+                    f"with its aliases (*name) expanded, this holds more than "
+                    f"{MAX_YAML_VALUES:,} values; write the values out, or split the file",
+                    node.start_mark,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise TooComplexError(
+                None, None, "an alias (*name) refers to a value it is part of", node.start_mark
+            )
         if node.tag not in _SAFE_TAGS:
             raise yaml.constructor.ConstructorError(
                 None, None, f"the tag {node.tag!r} is not allowed here", node.start_mark
             )
-        if isinstance(node, yaml.MappingNode):
-            pending.extend(item for pair in node.value for item in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
+        on_path.add(key)
+        pending.append((node, True))
+        pending.extend((child, False) for child in _children(node))
 
 
 def load_yaml(text: str) -> Any:
-    """Python values of *text*, read like ``compose_yaml``."""
+    """Python values of *text*, read and checked like ``compose_yaml``."""
     try:
-        return yaml.load(text, Loader=FastYamlLoader)
+        return _load(text, FastYamlLoader)
+    except TooComplexError:
+        raise
     except (yaml.YAMLError, RecursionError):
-        return yaml.load(text, Loader=YamlLoader)
+        return _load(text, YamlLoader)
+
+
+def _load(text: str, loader_class: type[yaml.SafeLoader]) -> Any:
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_nodes(root)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def read_text(path: Path, *, optional: bool = False) -> str | None:
@@ -197,7 +253,8 @@ def read_text(path: Path, *, optional: bool = False) -> str | None:
     """
     file = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         if optional:
             return None
@@ -210,6 +267,12 @@ def read_text(path: Path, *, optional: bool = False) -> str | None:
     except OSError as error:
         message = f"cannot read the file: {error.strerror or error}"
         raise KnowledgeError([Problem(file, 1, message)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        message = (
+            f"the file is larger than {MAX_FILE_BYTES // 1024:,} KB, the most a knowledge file "
+            "may hold; split it into several files"
+        )
+        raise KnowledgeError([Problem(file, 1, message)])
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         message = "the file is saved as UTF-16; save it as UTF-8"
         raise KnowledgeError([Problem(file, 1, message)])
@@ -249,7 +312,7 @@ def yaml_problem(file: str, text: str, error: Exception) -> Problem:
             # of the file (an unclosed quote); the faulty token starts at the context mark.
             mark = error.context_mark
         line = mark.line + 1 if mark else 1
-        if isinstance(error, BadValueError):
+        if isinstance(error, BadValueError | TooComplexError):
             return Problem(file, line, str(error.problem))
         message = f"YAML syntax error: {error.problem or error}"
         if isinstance(error, yaml.scanner.ScannerError) and error.context:

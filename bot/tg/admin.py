@@ -16,8 +16,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError
+from bot.core.matcher import Matcher
 from bot.core.render import render_text
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, is_undo, teach_command
@@ -47,6 +47,16 @@ RELOAD_FAILED = (
     "is still in use:\n{problems}"
 )
 RELOAD_ERROR = "Reloading failed ({error}); the previous version is still in use. See the log."
+RELOAD_TIMEOUT = (
+    "Reloading took more than {seconds:.0f} s and was abandoned; the previous version is still "
+    "in use. Check whether a knowledge file is very large or complex."
+)
+RELOAD_BUSY = (
+    "The previous reload has not finished yet; try again shortly. The previous version is "
+    "still in use."
+)
+RELOAD_SECONDS = 30.0
+"""How long a reload may take (the shipped knowledge base: well under a second)."""
 BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。\n" + STATS_USAGE
 BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。\n" + UNANSWERED_USAGE
 STORAGE_DOWN = (
@@ -113,11 +123,26 @@ async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]
         return STORAGE_ERROR.format(what=what, error=type(error).__name__)
 
 
-async def _reload(faq: Faq, admin_id: int) -> tuple[str, str | None]:
-    """Re-read the FAQ (the caller holds the reload lock): the admin's text, and the failure
-    for the admin log (None when it worked)."""
+async def _reload(context: Context, admin_id: int) -> tuple[str, str | None]:
+    """Re-read the FAQ (the caller holds the reload lock) in a thread, for at most
+    ``RELOAD_SECONDS``: the admin's text, and the failure for the admin log (None when it
+    worked). A reload that ran out of time is left to finish in its thread, unused."""
+    faq, runtime = faq_of(context), runtime_of(context)
+    if runtime.reloading is not None and not runtime.reloading.done():
+        log.warning("Reload by %s refused: the previous one is still running.", admin_id)
+        return RELOAD_BUSY, "failed: the previous reload is still running"
+    work = asyncio.ensure_future(asyncio.to_thread(faq.prepare))
+    work.add_done_callback(_collect)
+    runtime.reloading = work
     try:
-        report = await asyncio.to_thread(faq.reload)
+        matcher = await asyncio.wait_for(asyncio.shield(work), RELOAD_SECONDS)
+    except TimeoutError:
+        log.warning(
+            "Reload by %s took more than %.0f s; abandoned, the old knowledge base stays.",
+            admin_id,
+            RELOAD_SECONDS,
+        )
+        return RELOAD_TIMEOUT.format(seconds=RELOAD_SECONDS), "failed: took too long"
     except KnowledgeError as error:
         problems = "\n".join(str(problem) for problem in error.problems)
         log.warning("Reload by %s failed:\n%s", admin_id, problems)
@@ -126,9 +151,15 @@ async def _reload(faq: Faq, admin_id: int) -> tuple[str, str | None]:
     except Exception as error:
         log.exception("Reload by %s failed unexpectedly", admin_id)
         return RELOAD_ERROR.format(error=type(error).__name__), f"failed: {error!r}"
-    summary = report.summary()
+    summary = faq.use(matcher).summary()
     log.info("Reload by %s: %s", admin_id, summary.replace("\n", "; "))
     return summary, None
+
+
+def _collect(work: asyncio.Future[Matcher]) -> None:
+    """Retrieve an abandoned reload's outcome, so that asyncio does not report it as lost."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _taught(result: TeachResult, failure: str | None) -> str:
@@ -159,7 +190,7 @@ async def reload(update: Update, context: Context) -> None:
     if admin_id is None:
         return
     async with runtime_of(context).reload_lock:
-        text, failure = await _reload(faq_of(context), admin_id)
+        text, failure = await _reload(context, admin_id)
     await storage_of(context).record_admin_action(admin_id, "reload", failure or text)
     await _reply(update, context, text)
 
@@ -205,7 +236,7 @@ async def teach(update: Update, context: Context) -> None:
     async with runtime_of(context).reload_lock:
         result = await asyncio.to_thread(teach_command, faq.directory, text)
         if result.ok:
-            _, failure = await _reload(faq, admin_id)
+            _, failure = await _reload(context, admin_id)
     detail = (
         f"{result.question} => {result.entry_id}" if result.ok else "failed: " + result.message
     )

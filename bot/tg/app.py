@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from telegram import (
@@ -15,9 +14,8 @@ from telegram import (
     BotCommandScopeChat,
     Update,
 )
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -36,6 +34,8 @@ from bot.core.faq import Faq
 from bot.storage.base import Storage
 from bot.tg import admin, errors, handlers
 from bot.tg.groups import ADDRESSED
+from bot.tg.lanes import FairUpdateProcessor
+from bot.tg.ratelimit import RateLimiter
 from bot.tg.state import bot_data
 
 log = logging.getLogger(__name__)
@@ -69,54 +69,15 @@ ADMIN_COMMANDS = [
 ]
 
 CONCURRENT_UPDATES = 8
-"""Updates handled at once, each holding one of as many connections to the Bot API: with
+"""Updates worked on at once (``lanes.FairUpdateProcessor``'s slots; every chat's updates wait in
+a lane of their own, and a slot is lent out while its request waits for a flood limit or a
+retry), each holding one of as many connections to the Bot API: with
 Telegram's ~0.1 s a request, 8 carry ~80 messages a second against its limit of ~30. httpcore
 walks every queued request and open connection on each request, so more cost CPU instead of
 saving time: 32 handlers (on PTB's pool of 256) cost about 10 ms of CPU a message through the
 local fake Bot API, 8 on a pool of 8 about 5 to 7 ms (``esscard-bot bench``)."""
 
 App = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
-JSONDict = dict[str, Any]
-_Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
-
-
-class RateLimiter(AIORateLimiter):
-    """``AIORateLimiter`` (Telegram's flood limits, ``RetryAfter``) that also retries requests
-    failing on a network error, after a short pause; a ``BadRequest`` is never retried."""
-
-    def __init__(
-        self,
-        *,
-        overall_max_rate: float = 30,
-        max_retries: int = 3,
-        network_delays: tuple[float, ...] = (0.5, 2.0),
-    ) -> None:
-        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
-        self.network_delays = network_delays
-
-    async def process_request(
-        self,
-        callback: _Callback,
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | JSONDict | list[JSONDict]:
-        """Send one request through the limiter, retrying network errors."""
-        for delay in (*self.network_delays, None):
-            try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except BadRequest:
-                raise
-            except NetworkError as error:
-                if delay is None:
-                    raise
-                log.info("%s failed (%s); retrying in %.1f s.", endpoint, error, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
 
 
 def add_handlers(application: App) -> None:
@@ -191,13 +152,15 @@ def build_application(
     """The bot's ``Application``, with every handler; tests pass their own *request*s and
     ``updater=False`` (then only ``process_update`` feeds it)."""
     base_url = settings.api_base_url or TELEGRAM_API
+    processor = FairUpdateProcessor(CONCURRENT_UPDATES)
+    limiter = rate_limiter or RateLimiter(overall_max_rate=settings.max_rate)
     builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(base_url)
         .base_file_url(file_url(base_url))
-        .rate_limiter(rate_limiter or RateLimiter(overall_max_rate=settings.max_rate))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(limiter)
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -210,6 +173,9 @@ def build_application(
     elif get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application: App = builder.build()
+    processor.on_shed = partial(handlers.slow_down, application)
+    if isinstance(limiter, RateLimiter):
+        limiter.running = lambda: application.running
     application.bot_data.update(bot_data(settings, faq, storage))
     add_handlers(application)
     return application

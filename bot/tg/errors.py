@@ -10,6 +10,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.core.render import HOTLINE
+from bot.tg.ratelimit import NotSentWhileStopping
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log an error with its context and send the user a short apology."""
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
         log.info("Cannot write to the chat of %s: %s", describe(update), context.error)
+        return
+    if isinstance(context.error, NotSentWhileStopping):  # an apology would not get out either
+        log.warning("A reply to %s was not sent: %s.", describe(update), context.error)
         return
     if (
         update is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -17,8 +18,8 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, ContextTypes
 
 from bot.core.decision import Decision, Kind
 from bot.core.knowledge import Entry, KnowledgeBase
@@ -39,7 +40,7 @@ from bot.core.render import (
     split_html,
 )
 from bot.core.text import normalize
-from bot.storage.base import QuestionRecord
+from bot.storage.base import QuestionRecord, Storage
 from bot.tg.callbacks import MAX_BYTES, Pressed, decode, resolve, short_ref
 from bot.tg.groups import question_text
 from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
@@ -61,6 +62,7 @@ THANKS_UP = "谢谢您的反馈！"
 THANKS_DOWN = f"谢谢反馈！可以换个说法再问问，或拨打人社服务热线 {HOTLINE} 咨询。"
 NOT_FOUND_INLINE = "没找到？打开小助手提问"
 OPEN_IN_BOT = "在小助手里查看"
+SLOW_DOWN = "消息太多太快，我回答不过来，有几条只好跳过了。请稍等片刻再发，谢谢！"
 
 
 def _in_group(update: Update) -> bool:
@@ -165,7 +167,9 @@ async def ask(update: Update, context: Context) -> None:
     message = update.effective_message
     question = question_text(message) if message else ""
     if not question:
-        await _send(update, context, render_text(ASK_EXAMPLE))
+        chat_id = update.effective_chat.id if update.effective_chat else 0
+        if not _in_group(update) or runtime_of(context).flood.allow((chat_id, "/ask")):
+            await _send(update, context, render_text(ASK_EXAMPLE))
         return
     await _answer(update, context, question)
 
@@ -207,6 +211,23 @@ async def group_text(update: Update, context: Context) -> None:
 async def unsupported(update: Update, context: Context) -> None:
     """Stickers, photos, voice and the like in a private chat: ask for text instead."""
     await _send(update, context, render_text(NON_TEXT_HINT))
+
+
+async def slow_down(
+    application: Application[Any, Any, Any, Any, Any, Any], update: object
+) -> None:
+    """A chat sends faster than it can be answered: ask it to wait (``lanes`` calls this)."""
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(SLOW_DOWN)
+        elif update.effective_message is not None:
+            target = Target.of(update.effective_message, quote=False)
+            storage: Storage = application.bot_data["storage"]
+            await send_reply(application.bot, target, render_text(SLOW_DOWN), storage)
+    except TelegramError as error:
+        log.info("Could not ask a chat to slow down (%s).", error)
 
 
 # -- groups --------------------------------------------------------------------------------

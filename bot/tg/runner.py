@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -21,6 +25,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TOKEN_MASK = "[TOKEN]"
 STARTUP_FAILURE = "Network Retry Loop (Bootstrap"
 """How python-telegram-bot's log of a failed getMe, deleteWebhook or setWebhook at start begins."""
+WEBHOOK_LOGGER = "telegram.ext.Updater"
+"""Where python-telegram-bot's webhook server logs (with its updater)."""
+REFUSED_WEBHOOK = ("Request did not include the secret token", "Request had the wrong secret")
 
 
 class TokenFilter(logging.Filter):
@@ -77,6 +84,43 @@ class StartupFailureFilter(logging.Filter):
         return not message.startswith(STARTUP_FAILURE)
 
 
+class WebhookRefusals(logging.Filter):
+    """python-telegram-bot's webhook server logs each request it refuses for a missing or
+    wrong secret at DEBUG (with the wrong secret in it). This turns them into one INFO line
+    now and then, with a count, and leaves that logger's other records to the usual level."""
+
+    def __init__(
+        self, level: int, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.level = level
+        self.seconds = seconds
+        self.clock = clock
+        self.refused = 0
+        self.since: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Count a refusal (reported at most once in *seconds*); pass others by level."""
+        if not str(record.msg).startswith(REFUSED_WEBHOOK):
+            return record.levelno >= self.level
+        self.refused += 1
+        now = self.clock()
+        if self.since is not None and now - self.since < self.seconds:
+            return False
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        if self.since is None:
+            record.msg = (
+                "Refused a webhook request without the right secret token (HTTP 403): it may "
+                "be forged. Further refusals are counted and reported at most once a minute."
+            )
+            record.args = None
+        else:
+            record.msg = "Refused %d webhook request(s) without the right secret token in %.0f s."
+            record.args = (self.refused, now - self.since)
+        self.refused, self.since = 0, now
+        return self.level <= logging.INFO
+
+
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at the configured level, never the token nor personal data."""
     logging.basicConfig(format=LOG_FORMAT, level=settings.log_level, force=True)
@@ -88,6 +132,11 @@ def configure_logging(settings: Settings) -> None:
         handler.addFilter(RedactingFilter())
         if settings.log_level != "DEBUG":
             handler.addFilter(StartupFailureFilter())
+    webhook = logging.getLogger(WEBHOOK_LOGGER)
+    for old in [f for f in webhook.filters if isinstance(f, WebhookRefusals)]:
+        webhook.removeFilter(old)
+    webhook.addFilter(WebhookRefusals(logging.getLevelName(settings.log_level)))
+    webhook.setLevel(logging.DEBUG)  # so that refusals reach the filter at any level
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -109,7 +158,15 @@ def run() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    generated = bool(settings.webhook_url and not settings.webhook_secret)
+    if generated:
+        settings = replace(settings, webhook_secret=secrets.token_urlsafe(32))
     configure_logging(settings)
+    if generated:
+        log.info(
+            "BOT_WEBHOOK_SECRET is not set: a random secret token for this run is registered "
+            "with setWebhook, and requests without it are refused."
+        )
     mask = TokenFilter(settings.token).clean
     try:
         faq = Faq(settings.knowledge_dir, settings.thresholds)

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.core.conversation import Conversations
 from bot.core.faq import Faq
+from bot.core.matcher import Matcher
 from bot.storage.base import Storage
 from bot.tg.groups import FLOOD_SECONDS, GREETING_SECONDS, Cooldown
 
@@ -19,12 +20,14 @@ Context = ContextTypes.DEFAULT_TYPE
 
 @dataclass
 class Runtime:
-    """Per-process state: cooldowns, who was warned about personal data, the reload lock."""
+    """Per-process state: cooldowns, who was warned about personal data, reloading."""
 
     flood: Cooldown = field(default_factory=lambda: Cooldown(FLOOD_SECONDS))
     greeted: Cooldown = field(default_factory=lambda: Cooldown(GREETING_SECONDS))
     privacy_notified: set[int] = field(default_factory=set)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reloading: asyncio.Future[Matcher] | None = None
+    """The last reload's work in its thread (still running after its time ran out?)."""
 
 
 def bot_data(settings: Settings, faq: Faq, storage: Storage) -> dict[str, object]:

@@ -252,3 +252,55 @@ def test_a_malformed_in_scope_exception_is_a_problem(
         load_lexicon(folder)
     [problem] = caught.value.problems
     assert problem.file.endswith("out_of_scope.yaml") and "in_scope_with" in problem.message
+
+
+# -- files that would make a reload hang (issue 12 §3) ---------------------------------------
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """A few hundred bytes of YAML whose aliases stand for width**levels values."""
+    lines = ["a0: &a0 [" + ", ".join(['"哈"'] * width) + "]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "message"),
+    [
+        ("bomb.yaml", alias_bomb() + "entries: [*a8]\n", 6, "more than 100,000 values"),
+        ("learned.yaml", alias_bomb() + "learned: *a8\n", 6, "more than 100,000 values"),
+        ("lexicon/synonyms.yaml", alias_bomb(), 6, "more than 100,000 values"),
+        ("lexicon/out_of_scope.yaml", alias_bomb() + "terms: *a8\n", 6, "100,000 values"),
+        ("loop.yaml", "entries: &loop\n  - *loop\n", 1, "refers to a value it is part of"),
+        ("lexicon/out_of_scope.yaml", "terms: &t [a, *t]\n", 1, "refers to a value it is"),
+    ],
+)
+def test_aliases_that_explode_or_loop_are_a_located_problem(
+    write_kb: Callable[..., Path], name: str, text: str, line: int, message: str
+) -> None:
+    folder = write_kb({"kb.yaml": SOURCE + "entries:\n" + entry_yaml("a-one"), name: text})
+    with pytest.raises(KnowledgeError) as caught:  # at once: no expanding, no endless walk
+        load_knowledge(folder)
+        load_lexicon(folder)
+    [problem] = [p for p in caught.value.problems if p.file.endswith(name)]
+    assert (problem.line, message in problem.message) == (line, True), problem
+
+
+def test_an_alias_used_in_moderation_is_fine(write_kb: Callable[..., Path]) -> None:
+    first = entry_yaml("a-one").replace("    related: []", "    related: &none []")
+    second = entry_yaml("b-two").replace("    related: []", "    related: *none")
+    folder = write_kb({"kb.yaml": SOURCE + "entries:\n" + first + second})
+    kb = load_knowledge(folder)
+    assert kb.by_id["a-one"].related == kb.by_id["b-two"].related == ()
+
+
+def test_a_file_over_a_mebibyte_is_a_problem_without_being_read(
+    write_kb: Callable[..., Path],
+) -> None:
+    filler = "# 填充\n" * (1024 * 1024 // 9 + 1)
+    folder = write_kb({"kb.yaml": SOURCE + "entries:\n" + entry_yaml("a-one") + filler})
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(folder)
+    [problem] = caught.value.problems
+    assert problem.line == 1 and "larger than 1,024 KB" in problem.message

@@ -1,6 +1,7 @@
 """A flaky Bot API (issue 5 §3): flood limits, server errors, a hang, an outage.
 
-The bot must keep running and deliver the reply, exactly once, when the API recovers.
+The bot must keep running and deliver the reply, exactly once, when the API recovers
+(more in test_delivery.py: issue 12 §2).
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def test_server_errors_are_retried(bot: BotProcess) -> None:
     assert_alive_and_answering(bot, user)
 
 
-def test_a_reply_that_keeps_failing_becomes_an_apology(bot: BotProcess) -> None:
+def test_a_reply_telegram_refuses_becomes_an_apology(bot: BotProcess) -> None:
     user = 5003
-    bot.api.inject("500", "sendMessage", count=3)
+    bot.api.inject(
+        "error", "sendMessage", code=400, description="Bad Request: can't parse entities"
+    )
     pushed = bot.api.send_text(user, "工伤怎么认定")
     (apology,) = bot.api.wait_for(user, 1, WAIT, since=pushed.seq)
     assert apology["text"].startswith("抱歉，刚才出了点问题") and "12333" in apology["text"]
+    refused, _ = answer_calls(bot, user, pushed.seq)  # a refusal is not retried
+    assert refused["error_code"] == 400
     bot.wait_for_log("Error while handling update")
     assert_alive_and_answering(bot, user)
 

@@ -278,7 +278,8 @@ class FakeBotApi:
 
         kind: "429" (retry_after), "500", "error" (code, description, e.g. 403), "hang" (no
         answer for `seconds`, then the connection closes; execute=True runs the call late),
-        "drop" (the connection closes at once).
+        "drop" (the connection closes at once), "pass" (answered as usual: queued between
+        other faults, it spaces them out, e.g. to fail 3 calls in 10).
         """
         payload: JSON = {
             "kind": kind,

@@ -13,8 +13,8 @@ Control API (POST a JSON object, or GET with a query string; answers {"ok", "res
   calls          {chat_id?, method?, since?}                   (the Bot API call log)
   messages       {chat_id?, since?}    message {chat_id, message_id}    seq    state
   wait           {kind: messages|calls, chat_id?, method?, since?, count, timeout}
-  fault          {method?: "*", kind: 429|500|error|hang|drop, count?, retry_after?, seconds?,
-                  code?, description?, execute?}       faults/clear
+  fault          {method?: "*", kind: 429|500|error|hang|drop|pass, count?, retry_after?,
+                  seconds?, code?, description?, execute?}       faults/clear
   offline        {seconds}             reset             config {privacy_mode?, strict_chats?}
 Pushes answer {update_id, seq, delivered, reason, update}; `seq` is the number of the last
 logged Bot API call, so "what the bot sent after this push" is `since=seq`.
@@ -158,7 +158,7 @@ def _bool(args: JSON, key: str, default: bool | None = None) -> bool | None:
 
 
 def _fault(args: JSON) -> Fault:
-    """A Fault from control args: kind is 429, 500, error, hang or drop."""
+    """A Fault from control args: kind is 429, 500, error, hang, drop or pass."""
     kind = str(args.get("kind", "500")).lower()
     count = _int(args, "count", 1) or 1
     if kind == "429":
@@ -177,9 +177,9 @@ def _fault(args: JSON) -> Fault:
     if kind in ("hang", "timeout"):
         seconds = float(args.get("seconds") or 30)
         return Fault("hang", count, seconds=seconds, execute=bool(_bool(args, "execute", False)))
-    if kind == "drop":
-        return Fault("drop", count)
-    raise ControlError(f"unknown fault kind {kind!r} (429, 500, error, hang, drop)")
+    if kind in ("drop", "pass"):
+        return Fault(kind, count)
+    raise ControlError(f"unknown fault kind {kind!r} (429, 500, error, hang, drop, pass)")
 
 
 class FakeBotApiServer:
@@ -498,7 +498,7 @@ class FakeBotApiServer:
             self._log(method, params, files, error.body())
             return json_response(404, error.body())
         fault = tg.take_fault(name)
-        if fault is not None:
+        if fault is not None and fault.kind != "pass":
             if fault.kind == "hang":
                 await asyncio.sleep(fault.seconds)
             if fault.kind == "drop" or (fault.kind == "hang" and not fault.execute):

@@ -158,7 +158,7 @@ class Upload:
 class Fault:
     """An injected failure for the next `count` calls of a method ("*" = any but getUpdates)."""
 
-    kind: str  # "error" | "hang" | "drop"
+    kind: str  # "error" | "hang" | "drop" | "pass" (answered as usual: spaces other faults out)
     count: int = 1
     code: int = 500
     description: str = "Internal Server Error"

@@ -525,6 +525,20 @@ async def test_fault_hang_and_drop(server: FakeBotApiServer, api: FakeBotApi) ->
         assert [m["text"] for m in late] == ["fine", "late"]  # delivered although timed out
 
 
+async def test_fault_pass_spaces_faults_out(bot: Bot, api: FakeBotApi) -> None:
+    api.send_text(120, "hi")
+    for kind in ("pass", "500", "pass", "pass", "drop"):
+        api.inject(kind, "sendMessage")
+    outcomes = []
+    for text in "abcde":
+        try:
+            outcomes.append((await bot.send_message(120, text)).text)
+        except NetworkError:
+            outcomes.append(None)
+    assert outcomes == ["a", None, "c", "d", None]
+    assert api.state()["faults"] == {}
+
+
 async def test_offline(server: FakeBotApiServer, api: FakeBotApi, bot: Bot) -> None:
     api.offline(1.0)
     with pytest.raises(NetworkError):

@@ -27,7 +27,8 @@ from bot.core.decision import Thresholds
 from bot.core.faq import Faq
 from bot.storage.memory import MemoryStorage
 from bot.storage.sqlite import SqliteStorage
-from bot.tg.app import App, RateLimiter, build_application
+from bot.tg.app import App, build_application
+from bot.tg.ratelimit import RateLimiter
 
 FIXTURE_KB = Path(__file__).resolve().parent.parent / "fixtures" / "kb"
 TOKEN = "123456789:AAHtestTokenForEsscardBotTests-0123"
@@ -360,7 +361,7 @@ async def make_harness() -> AsyncIterator[MakeHarness]:
             Faq(knowledge, thresholds or config.thresholds),
             storage,
             request=request,
-            rate_limiter=RateLimiter(network_delays=(0.0, 0.0)),
+            rate_limiter=RateLimiter(first_delay=0.0),
             updater=False,
         )
         await app.initialize()
@@ -403,7 +404,7 @@ async def sqlite_bot(
         Faq(knowledge, config.thresholds),
         db,
         request=request,
-        rate_limiter=RateLimiter(network_delays=(0.0, 0.0)),
+        rate_limiter=RateLimiter(first_delay=0.0),
         updater=False,
     )
     await app.initialize()

@@ -287,7 +287,7 @@ async def test_teach_that_cannot_be_loaded_says_so(
     def broken() -> object:
         raise KnowledgeError([Problem("lexicon/synonyms.yaml", 3, "not a mapping")])
 
-    monkeypatch.setattr(harness.faq, "reload", broken)
+    monkeypatch.setattr(harness.faq, "prepare", broken)
     reply = await as_admin(harness, "/teach 护照怎么办理 => apply-e-card")
     assert reply.startswith("学会了：「护照怎么办理」")
     assert reply.endswith(
@@ -492,15 +492,15 @@ async def test_reload_runs_in_a_thread_without_blocking_answers(
     make_harness: MakeHarness, kb_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     harness = await make_harness(kb_dir)
-    reload = harness.faq.reload
+    prepare = harness.faq.prepare
 
     released = threading.Event()
 
-    def held_reload() -> object:
+    def held_prepare() -> object:
         released.wait(10)  # until the user below has been answered
-        return reload()
+        return prepare()
 
-    monkeypatch.setattr(harness.faq, "reload", held_reload)
+    monkeypatch.setattr(harness.faq, "prepare", held_prepare)
     admin = harness.message("/reload", user_id=ADMIN_ID, chat_id=ADMIN_ID)
     reloading = asyncio.create_task(harness.feed("message", admin))
     await asyncio.sleep(0.05)
@@ -511,3 +511,39 @@ async def test_reload_runs_in_a_thread_without_blocking_answers(
     await reloading
     texts = harness.request.texts()
     assert texts[0].startswith(APPLY_TITLE_HTML) and "reloaded" in texts[-1]
+
+
+async def test_a_reload_that_takes_too_long_is_abandoned_and_the_old_knowledge_stays(
+    make_harness: MakeHarness, kb_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = await make_harness(kb_dir)
+    path = kb_dir / "cards.yaml"
+    path.write_text(
+        path.read_text("utf-8").replace("title: 电子社保卡能做什么", "title: 电子社保卡的用处"),
+        "utf-8",
+    )
+    monkeypatch.setattr(admin, "RELOAD_SECONDS", 0.2)
+    prepare = harness.faq.prepare
+    released = threading.Event()
+
+    def stuck_prepare() -> object:
+        released.wait(10)  # as a hostile file would, before the limits on YAML
+        return prepare()
+
+    monkeypatch.setattr(harness.faq, "prepare", stuck_prepare)
+    try:
+        reply = await as_admin(harness, "/reload")
+        assert "was abandoned; the previous version is still in use" in reply
+        assert await as_admin(harness, "/reload") == admin.RELOAD_BUSY  # no second thread
+    finally:
+        released.set()
+    work = harness.app.bot_data["runtime"].reloading
+    await work  # the abandoned reload finishes in its thread...
+    assert harness.faq.kb.by_id["e-card-uses"].title == "电子社保卡能做什么"  # ...unused
+    assert [action.detail for action in harness.storage.admin_actions] == [
+        "failed: took too long",
+        "failed: the previous reload is still running",
+    ]
+    monkeypatch.setattr(harness.faq, "prepare", prepare)
+    assert "Changed: e-card-uses" in await as_admin(harness, "/reload")
+    assert harness.faq.kb.by_id["e-card-uses"].title == "电子社保卡的用处"

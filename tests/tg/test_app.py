@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from telegram.ext import (
-    AIORateLimiter,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -15,7 +14,14 @@ from telegram.ext import (
 
 from bot.core.faq import Faq
 from bot.storage.memory import MemoryStorage
-from bot.tg.app import ALLOWED_UPDATES, RateLimiter, build_application, file_url
+from bot.tg.app import (
+    ALLOWED_UPDATES,
+    CONCURRENT_UPDATES,
+    build_application,
+    file_url,
+)
+from bot.tg.lanes import FairUpdateProcessor
+from bot.tg.ratelimit import RateLimiter
 from tests.tg.conftest import (
     ADMIN_ID,
     FIXTURE_KB,
@@ -48,9 +54,10 @@ def test_file_url_sits_beside_the_bot_api() -> None:
 def test_polling_application_has_an_updater_and_the_rate_limiter(tmp_path: Path) -> None:
     app = build_application(settings_for(FIXTURE_KB), Faq(FIXTURE_KB), MemoryStorage())
     assert app.updater is not None
-    assert isinstance(app.bot.rate_limiter, AIORateLimiter)
     assert isinstance(app.bot.rate_limiter, RateLimiter)
-    assert app.concurrent_updates > 1
+    assert isinstance(app.update_processor, FairUpdateProcessor)
+    assert app.update_processor.slots == CONCURRENT_UPDATES
+    assert app.update_processor.on_shed is not None
     assert {"faq", "storage", "settings"} <= set(app.bot_data)
 
 
@@ -127,6 +134,6 @@ def test_the_overall_rate_comes_from_the_settings() -> None:
     unlimited = build_application(
         settings_for(FIXTURE_KB, max_rate=0.0), Faq(FIXTURE_KB), MemoryStorage()
     )
-    assert limited.bot.rate_limiter._base_limiter is not None
-    assert limited.bot.rate_limiter._base_limiter.max_rate == 30
-    assert unlimited.bot.rate_limiter._base_limiter is None
+    assert limited.bot.rate_limiter.overall is not None
+    assert limited.bot.rate_limiter.overall.max_rate == 30
+    assert unlimited.bot.rate_limiter.overall is None

@@ -261,6 +261,17 @@ async def test_ask_without_a_question_shows_an_example(harness: Harness) -> None
     assert harness.storage.questions == {}
 
 
+async def test_a_bare_ask_repeated_in_a_group_gets_one_example_a_minute(
+    harness: Harness,
+) -> None:
+    for _ in range(5):
+        await harness.say(f"/ask@{BOT_USERNAME}", chat_id=GROUP_ID)
+    assert harness.request.texts() == [handlers.ASK_EXAMPLE]
+    for _ in range(2):
+        await harness.say("/ask")  # privately, every time
+    assert harness.request.texts() == [handlers.ASK_EXAMPLE] * 3
+
+
 async def test_unknown_command_in_private_gets_a_hint(harness: Harness) -> None:
     await harness.say("/weather")
     assert harness.request.texts() == [handlers.UNKNOWN_COMMAND]

@@ -22,7 +22,7 @@ import pytest
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
-from bot.config import load_settings
+from bot.config import SECRET_CHARACTERS, load_settings
 from bot.storage.sqlite import SqliteStorage
 from bot.tg import runner
 from bot.tg.app import ALLOWED_UPDATES
@@ -54,10 +54,14 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     httpx_level = logging.getLogger("httpx").level
+    webhook = logging.getLogger(runner.WEBHOOK_LOGGER)
+    webhook_level, webhook_filters = webhook.level, webhook.filters[:]
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(httpx_level)
+    webhook.setLevel(webhook_level)
+    webhook.filters[:] = webhook_filters
 
 
 class Recorder:
@@ -124,6 +128,45 @@ def test_webhook_when_configured(env: dict[str, str], monkeypatch: pytest.Monkey
         "allowed_updates": ALLOWED_UPDATES,
         "drop_pending_updates": False,
     }
+
+
+def test_a_webhook_without_a_secret_gets_a_random_one(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_WEBHOOK_URL", "https://bot.example.org/tg/hook")
+    secrets = []
+    for _ in range(2):
+        recorder = Recorder()
+        recorder.patch(monkeypatch, "run_webhook")
+        assert runner.run() == 0
+        [(_, kwargs)] = recorder.calls
+        secrets.append(kwargs["secret_token"])
+    assert secrets[0] != secrets[1]  # a new one each run, registered by run_webhook
+    assert all(len(secret) >= 32 and set(secret) <= SECRET_CHARACTERS for secret in secrets)
+    err = capsys.readouterr().err
+    assert "BOT_WEBHOOK_SECRET is not set" in err
+    assert not any(secret in err for secret in secrets)
+
+
+def test_refused_webhook_requests_are_one_info_line_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = [0.0]
+    server_log = logging.getLogger("tests.webhook")
+    server_log.setLevel(logging.DEBUG)
+    server_log.addFilter(runner.WebhookRefusals(logging.INFO, clock=lambda: clock[0]))
+    with caplog.at_level(logging.DEBUG, logger="tests.webhook"):
+        for second in range(150):  # a forged request a second for 150 s, as PTB logs them
+            clock[0] = float(second)
+            server_log.debug("Request did not include the secret token")
+            server_log.debug("Request had the wrong secret token: %s", "guess")
+        server_log.debug("Webhook triggered")  # its other DEBUG lines, at INFO: not shown
+        server_log.warning("Something else")
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["INFO", "INFO", "INFO", "WARNING"]
+    assert lines[0][1].startswith("Refused a webhook request without the right secret token")
+    assert lines[1][1] == "Refused 120 webhook request(s) without the right secret token in 60 s."
+    assert "guess" not in caplog.text
 
 
 def test_a_rejected_token_exits_2(
