@@ -210,6 +210,8 @@ class RateLimiter(BaseRateLimiter[int]):
             except BadRequest:
                 raise
             except NetworkError as error:  # 5xx, bad gateway, timeouts, connection errors
+                if self.running is not None and not self._ran:
+                    raise  # at start-up (getMe, setWebhook): the runner says what is wrong
                 now = self.clock()
                 first_failure = now if first_failure is None else first_failure
                 delay = self.backoff(failures)

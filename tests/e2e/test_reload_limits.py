@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import ADMIN_ID, BotProcess, entity_text, running_bot
 
-KEPT = "没有加载，仍在使用原来的版本"
+KEPT = "nothing was loaded and the previous version is still in use"
 MB = 1024 * 1024
 
 
