@@ -175,6 +175,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.config import load_settings
+    from bot.storage.keys import hash_key
     from bot.storage.report import format_stats, format_unanswered, report_csv
     from bot.storage.sqlite import SqliteStorage
 
@@ -189,7 +190,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         titles = {}
 
     async def collect() -> str | None:
-        storage = SqliteStorage(settings.database, retention_days=settings.retention_days)
+        storage = SqliteStorage(
+            settings.database, retention_days=settings.retention_days, key=hash_key(settings)
+        )
         await storage.open()
         try:
             if not storage.available:

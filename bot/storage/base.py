@@ -15,7 +15,7 @@ class QuestionRecord:
 
     chat_type: str
     user_id: int | None
-    """The raw Telegram user id; storage keeps only a salted hash of it."""
+    """The raw Telegram user id; storage keeps only a keyed hash of it."""
     text: str
     normalized: str
     decision: str

@@ -14,7 +14,6 @@ import errno
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import sqlite3
 import time
@@ -111,6 +110,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX choices_question ON choices (question_id)",
         "CREATE INDEX images_digest ON images (digest)",
     ),
+    # v3: user hashes keyed with a key kept outside the data folder; those made with the old
+    # salt beside the database (reversible from a copy of the folder) are keyed again.
+    ("UPDATE questions SET user_hash = esscard_rekey(user_hash) WHERE user_hash IS NOT NULL",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -173,7 +175,7 @@ class SqliteStorage:
         path: Path | str,
         *,
         retention_days: int = 180,
-        salt_path: Path | str | None = None,
+        key: bytes | None = None,
         busy_timeout: float = 5.0,
         queue_size: int = 10_000,
         batch_size: int = 200,
@@ -190,10 +192,8 @@ class SqliteStorage:
         self.memory = raw == ":memory:" or (self.uri and "mode=memory" in query)
         file_part = unquote(raw[5:].partition("?")[0]) if self.uri else raw
         self.file: Path | None = None if self.memory or not file_part else Path(file_part)
-        if salt_path is not None:
-            self.salt_path: Path | None = Path(salt_path)
-        else:
-            self.salt_path = Path(f"{self.file}.salt") if self.file else None
+        self.legacy_salt = Path(f"{self.file}.salt") if self.file else None
+        """Where versions before schema 3 kept their salt, removed once keyed again."""
         self.retention_days = retention_days
         self.busy_timeout = busy_timeout
         self.queue_size = queue_size
@@ -207,7 +207,7 @@ class SqliteStorage:
         self._reader: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_Op] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._salt = b""
+        self._key = key or secrets.token_bytes(32)
         self._images: dict[str, dict[str, str]] = {}
         self._top: tuple[float, int, list[str]] = (-TOP_ENTRIES_TTL, 0, [])
         self._last_connect = -float("inf")
@@ -266,7 +266,6 @@ class SqliteStorage:
         if self._queue is not None:
             return
         self._queue = asyncio.Queue(self.queue_size)
-        self._salt = self._load_salt()
         await self._connect()
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="storage-writer"),
@@ -301,36 +300,6 @@ class SqliteStorage:
             return False
         return True
 
-    def _load_salt(self) -> bytes:
-        """The secret salt for user ids: read from its file, or made once with mode 0600."""
-        path = self.salt_path
-        if path is None:
-            return secrets.token_bytes(32)
-        try:
-            for _ in range(2):
-                try:
-                    salt = path.read_bytes().strip()
-                except FileNotFoundError:
-                    salt = b""
-                if salt:
-                    if path.stat().st_mode & 0o077:
-                        os.chmod(path, 0o600)
-                    return salt
-                path.parent.mkdir(parents=True, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if path.exists() else os.O_EXCL)
-                try:
-                    descriptor = os.open(path, flags, 0o600)
-                except FileExistsError:
-                    continue  # another process made it just now: read theirs
-                salt = secrets.token_hex(32).encode()
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(salt + b"\n")
-                os.chmod(path, 0o600)
-                return salt
-        except OSError as error:
-            self._error(error, "reading or creating the salt file")
-        return secrets.token_bytes(32)
-
     async def _connect(self) -> bool:
         """Open, set up and migrate the database; False (fault logged) if it cannot be used."""
         self._last_connect = time.monotonic()
@@ -343,6 +312,7 @@ class SqliteStorage:
         writer = reader = None
         try:
             writer = await self._open_connection()
+            await writer.create_function("esscard_rekey", 1, self._rekey, deterministic=True)
             await self._pragmas(writer)
             await self._migrate(writer)
             if self.memory:
@@ -401,6 +371,28 @@ class SqliteStorage:
             raise
         if version < SCHEMA_VERSION:
             log.info("Storage schema migrated from version %d to %d", version, SCHEMA_VERSION)
+        if version < 3:
+            self._remove_legacy_salt()
+
+    def _remove_legacy_salt(self) -> None:
+        """Overwrite and delete the salt file of schema 1-2: the hashes no longer need it."""
+        path = self.legacy_salt
+        if path is None or not path.is_file():
+            return
+        try:
+            size = path.stat().st_size
+            with path.open("r+b") as file:
+                file.write(b"\0" * size)
+            path.unlink()
+        except OSError as error:
+            log.warning(
+                "Could not delete the old salt file %s (%s); stored ids no longer depend on it, "
+                "so delete it by hand.",
+                path,
+                error,
+            )
+        else:
+            log.info("Deleted the old salt file %s: user ids are keyed with the hash key.", path)
 
     @staticmethod
     async def _user_version(db: aiosqlite.Connection) -> int:
@@ -529,11 +521,18 @@ class SqliteStorage:
 
     # -- the Storage protocol --------------------------------------------------------------
 
+    def _hash(self, label: bytes, value: str) -> str:
+        return hmac.new(self._key, label + value.encode(), hashlib.sha256).hexdigest()
+
     def user_hash(self, user_id: int | None) -> str | None:
-        """HMAC-SHA256 of a Telegram user id with this database's salt."""
+        """HMAC-SHA256 of a Telegram user id with the hash key (kept outside the data folder)."""
         if user_id is None:
             return None
-        return hmac.new(self._salt, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return self._hash(b"user:", str(user_id))
+
+    def _rekey(self, old: str | None) -> str | None:
+        """A user hash of schema 1-2 (salted beside the database), keyed with the hash key."""
+        return None if old is None else self._hash(b"legacy:", str(old))
 
     async def log_question(self, record: QuestionRecord) -> int | None:
         """Queue a question; return its id at once (None if it cannot be queued)."""

@@ -67,7 +67,7 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenFilter(settings.token, settings.webhook_secret))
+        handler.addFilter(TokenFilter(settings.token, settings.webhook_secret, settings.hash_key))
         handler.addFilter(RedactingFilter())
 
 
@@ -80,7 +80,11 @@ def make_storage(settings: Settings) -> Storage:
 
         log.warning("SQLite storage unavailable (%s); keeping everything in memory.", error)
         return MemoryStorage()
-    return SqliteStorage(settings.database, retention_days=settings.retention_days)
+    from bot.storage.keys import hash_key
+
+    return SqliteStorage(
+        settings.database, retention_days=settings.retention_days, key=hash_key(settings)
+    )
 
 
 def run() -> int:
