@@ -113,6 +113,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # v3: user hashes keyed with a key kept outside the data folder; those made with the old
     # salt beside the database (reversible from a copy of the folder) are keyed again.
     ("UPDATE questions SET user_hash = esscard_rekey(user_hash) WHERE user_hash IS NOT NULL",),
+    # v4: a vote counts once per voter and answer message, a pick once per voter, message and
+    # entry (both hashed); before, any press replaced the vote of the question it named.
+    (
+        """CREATE TABLE votes_v4 (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER,
+            entry_id TEXT NOT NULL,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            at TEXT NOT NULL,
+            message TEXT,
+            voter TEXT
+        )""",
+        "INSERT INTO votes_v4 (id, question_id, entry_id, vote, at) "
+        "SELECT id, question_id, entry_id, vote, at FROM votes",
+        "DROP TABLE votes",
+        "ALTER TABLE votes_v4 RENAME TO votes",
+        "CREATE INDEX votes_at ON votes (at)",
+        "CREATE UNIQUE INDEX votes_once ON votes (message, voter)",
+        "ALTER TABLE choices ADD COLUMN message TEXT",
+        "ALTER TABLE choices ADD COLUMN voter TEXT",
+        "CREATE UNIQUE INDEX choices_once ON choices (message, voter, ifnull(entry_id, ''))",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -565,32 +587,69 @@ class SqliteStorage:
             self._error(error, "logging a question")
             return None
 
-    async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
-        """A 👍 (+1) or 👎 (-1); a later vote on the same question replaces the earlier one."""
+    def _message_hash(self, message: tuple[int, int] | None) -> str | None:
+        """A chat's message as stored: keyed like user ids (a private chat's id is its user's)."""
+        if message is None:
+            return None
+        chat_id, message_id = message
+        return self._hash(b"message:", f"{int(chat_id)}:{int(message_id)}")
+
+    async def record_vote(
+        self,
+        question_id: int | None,
+        entry_id: str,
+        vote: int,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A 👍 (+1) or 👎 (-1); the same voter's later vote on the same message replaces it."""
         if not vote:
             return
         try:
             self._enqueue(
                 (
                     (
-                        "INSERT INTO votes (question_id, entry_id, vote, at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (question_id) DO UPDATE SET entry_id = excluded.entry_id, "
-                        "vote = excluded.vote, at = excluded.at",
-                        (question_id, entry_id, 1 if vote > 0 else -1, _stamp(self._now())),
+                        "INSERT INTO votes (question_id, entry_id, vote, at, message, voter) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message, voter) DO UPDATE SET "
+                        "entry_id = excluded.entry_id, vote = excluded.vote, at = excluded.at",
+                        (
+                            question_id,
+                            entry_id,
+                            1 if vote > 0 else -1,
+                            _stamp(self._now()),
+                            self._message_hash(message),
+                            self.user_hash(voter),
+                        ),
                     ),
                 )
             )
         except Exception as error:
             self._error(error, "recording a vote")
 
-    async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
-        """A "did you mean" choice; ``entry_id`` None means "none of these"."""
+    async def record_choice(
+        self,
+        question_id: int | None,
+        entry_id: str | None,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A "did you mean" choice, once per voter, message and entry; ``entry_id`` None means
+        "none of these"."""
         try:
             self._enqueue(
                 (
                     (
-                        "INSERT INTO choices (question_id, entry_id, at) VALUES (?, ?, ?)",
-                        (question_id, entry_id, _stamp(self._now())),
+                        "INSERT OR IGNORE INTO choices "
+                        "(question_id, entry_id, at, message, voter) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            question_id,
+                            entry_id,
+                            _stamp(self._now()),
+                            self._message_hash(message),
+                            self.user_hash(voter),
+                        ),
                     ),
                 )
             )

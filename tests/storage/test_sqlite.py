@@ -210,19 +210,29 @@ async def test_personal_data_is_redacted_even_if_the_caller_forgot(
         assert b"13812345678" not in path.read_bytes()
 
 
-async def test_a_later_vote_replaces_the_earlier_one(make: Make, db_path: Path) -> None:
+async def test_a_vote_counts_once_per_voter_and_message(make: Make, db_path: Path) -> None:
     storage = await make(db_path)
     question_id = await storage.log_question(record())
-    await storage.record_vote(question_id, "apply-e-card", 1)
-    await storage.record_vote(question_id, "apply-e-card", -1)
-    await storage.record_vote(None, "apply-e-card", 1)
-    await storage.record_vote(None, "apply-e-card", 1)
+    answer = (-100555, 91)  # a group's answer message: every member votes once on it
+    await storage.record_vote(question_id, "apply-e-card", 1, voter=1, message=answer)
+    await storage.record_vote(question_id, "apply-e-card", -1, voter=1, message=answer)
+    await storage.record_vote(question_id, "apply-e-card", 1, voter=2, message=answer)
+    await storage.record_vote(None, "apply-e-card", 1, voter=1, message=(-100555, 92))
+    await storage.record_choice(question_id, None, voter=1, message=answer)
+    await storage.record_choice(question_id, None, voter=1, message=answer)
+    await storage.record_choice(question_id, "apply-e-card", voter=1, message=answer)
     await storage.close()
     assert query(db_path, "SELECT question_id, vote FROM votes ORDER BY id") == [
         (question_id, -1),
-        (None, 1),
+        (question_id, 1),
         (None, 1),
     ]
+    assert query(db_path, "SELECT entry_id FROM choices ORDER BY id") == [
+        (None,),
+        ("apply-e-card",),
+    ]
+    for path in db_path.parent.iterdir():  # chat ids (a private chat's is its user's) hashed
+        assert b"100555" not in path.read_bytes()
 
 
 async def test_image_cache_survives_a_restart(make: Make, db_path: Path) -> None:
@@ -268,10 +278,10 @@ async def test_stats_on_a_known_log(make: Make, db_path: Path) -> None:
     await log(record("公积金", "fallback", None, user_id=4, at=NOW - 30 * hour))
     await log(record("手机[手机号]怎么认证", "fallback", None, user_id=5, at=NOW - 30 * hour))
     await log(record("很久以前", "fallback", None, user_id=6, at=NOW - dt.timedelta(days=10)))
-    await storage.record_vote(a1, "apply-e-card", 1)
-    await storage.record_vote(a2, "apply-e-card", 1)
-    await storage.record_vote(a2, "apply-e-card", -1)
-    await storage.record_vote(f1, "forgot-card", -1)
+    await storage.record_vote(a1, "apply-e-card", 1, voter=1, message=(1, 10))
+    await storage.record_vote(a2, "apply-e-card", 1, voter=2, message=(2, 11))
+    await storage.record_vote(a2, "apply-e-card", -1, voter=2, message=(2, 11))
+    await storage.record_vote(f1, "forgot-card", -1, voter=3, message=(3, 12))
     await storage.record_choice(s1, "forgot-card")
     await storage.record_choice(s2, None)
 

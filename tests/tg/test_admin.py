@@ -92,15 +92,15 @@ async def bot(tmp_path: Path) -> AsyncIterator[SqliteBot]:
 async def test_stats_counts_what_users_asked(bot: SqliteBot) -> None:
     harness = bot.harness
     assert (await ask(harness, "电子社保卡怎么领", user_id=1)).startswith(APPLY_TITLE_HTML)
-    await harness.press(button_data(harness, "👍 有用"), user_id=1)
+    await harness.press(button_data(harness, "👍 有用"), user_id=1, chat_id=1)
     await ask(harness, "电子社保卡怎么领", user_id=2)
     await ask(harness, "养老认证怎么弄", user_id=2)
-    await harness.press(button_data(harness, "👎 没用"), user_id=2)
+    await harness.press(button_data(harness, "👎 没用"), user_id=2, chat_id=2)
     assert await ask(harness, "社保", user_id=3) == "您是不是想问："
-    await harness.press(button_data(harness, "都不是"), user_id=3)
+    await harness.press(button_data(harness, "都不是"), user_id=3, chat_id=3)
     await ask(harness, "护照怎么办理", user_id=3)
     assert await ask(harness, "我的手机号13812345678，社保", user_id=4) == "您是不是想问："
-    await harness.press(button_data(harness, "电子社保卡能做什么"), user_id=4)
+    await harness.press(button_data(harness, "电子社保卡能做什么"), user_id=4, chat_id=4)
 
     reply = await as_admin(harness, "/stats")
     lines = reply.splitlines()
