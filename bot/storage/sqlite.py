@@ -2,7 +2,9 @@
 
 Writes go through a bounded queue flushed by one background task, so a reply never waits for
 the disk; ``close()`` flushes what is pending. Every public method catches storage faults
-(missing folder, locked, read-only, full disk...), logs each kind once and carries on.
+(missing folder, locked, read-only, full disk...), logs each kind once and carries on. Nothing
+is memory-mapped (a rollback journal, not WAL; no mmap I/O), so a damaged or vanished file is
+an error here, never a signal that kills the process.
 """
 
 from __future__ import annotations
@@ -341,6 +343,7 @@ class SqliteStorage:
                 reader = writer
             else:
                 reader = await self._open_connection()
+                await reader.execute("PRAGMA mmap_size = 0")
                 await reader.execute("PRAGMA query_only = ON")
             await self._load_images(reader)
         except Exception as error:
@@ -365,11 +368,20 @@ class SqliteStorage:
         )
 
     async def _pragmas(self, db: aiosqlite.Connection) -> None:
+        """Nothing memory-mapped, so that a file failing under SQLite is an error, not a
+        SIGBUS that kills the process (an -shm made immutable or truncated did): no mmap I/O,
+        and a rollback journal instead of WAL, whose -shm index is always mapped. A database
+        left in WAL is converted in exclusive locking mode, which never maps its -shm."""
+        await db.execute("PRAGMA mmap_size = 0")
+        await db.execute("PRAGMA locking_mode = EXCLUSIVE")
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as error:  # e.g. read-only: the database is still readable
-            self._error(error, "switching to WAL mode")
+            rows = list(await db.execute_fetchall("PRAGMA journal_mode = TRUNCATE"))
+        finally:
+            await db.execute("PRAGMA locking_mode = NORMAL")
+        if rows and str(rows[0][0]).lower() == "wal":
+            raise sqlite3.OperationalError(
+                "the database cannot leave WAL mode, whose -shm file would be memory-mapped"
+            )
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         """Run the migrations the database lacks, all in one transaction."""

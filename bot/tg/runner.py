@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import sys
 from urllib.parse import urlparse
@@ -95,6 +96,7 @@ def run() -> int:
         print(error, file=sys.stderr)
         return 2
     configure_logging(settings)
+    faulthandler.enable()  # a fatal signal (SIGSEGV, SIGBUS...) leaves a traceback in the log
     mask = TokenFilter(settings.token).clean
     try:
         faq = Faq(settings.knowledge_dir, settings.thresholds)

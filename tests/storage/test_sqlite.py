@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import logging
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -97,12 +99,16 @@ def exclusive_lock(path: Path) -> Iterator[sqlite3.Connection]:
 # -- schema ------------------------------------------------------------------------------
 
 
-async def test_open_creates_folders_wal_and_schema(make: Make, db_path: Path) -> None:
+async def test_open_creates_folders_schema_and_nothing_mapped(make: Make, db_path: Path) -> None:
     storage = await make(db_path)
     assert storage.available
     assert db_path.is_file()
     assert query(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    assert db_path.read_bytes()[18:20] == b"\x01\x01"  # a rollback journal: no WAL, no -shm
+    await storage.log_question(record())
+    await storage.flush()
+    assert not db_path.with_name("bot.sqlite3-shm").exists()
+    assert not db_path.with_name("bot.sqlite3-wal").exists()
     tables = {name for (name,) in query(db_path, "SELECT name FROM sqlite_master")}
     assert {"questions", "votes", "choices", "admin_actions", "images"} <= tables
     assert not db_path.with_name("bot.sqlite3.salt").exists()  # the hash key lives elsewhere
@@ -528,9 +534,9 @@ async def test_database_locked_while_opening(
     await (await make(db_path)).close()
     with caplog.at_level(logging.WARNING), exclusive_lock(db_path):
         started = time.perf_counter()
-        storage = await make(db_path)
-        assert time.perf_counter() - started < 2
-        assert storage.available  # migrated already; only pruning had to wait
+        storage = await make(db_path, reconnect_interval=0.0)
+        assert time.perf_counter() - started < 2  # the busy timeout, not a hang
+        assert not storage.available
     await storage.log_question(record())
     await storage.close()
     assert count(db_path, "questions") == 1
@@ -584,3 +590,50 @@ async def test_full_queue_drops_without_waiting(
         assert None in ids
         await storage.flush()
     assert warnings_about(caplog, "queue full") == 1
+
+
+# -- nothing memory-mapped: a failing file is an error, never a SIGBUS ---------------------
+
+
+def leave_in_wal_mode(path: Path) -> None:
+    """A database as a WAL-mode process leaves it when killed: -wal and -shm beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    code = (
+        "import os, sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+        "db.execute('PRAGMA journal_mode = WAL'); db.execute('CREATE TABLE old (x)'); "
+        "db.execute('INSERT INTO old VALUES (1)'); db.commit(); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    assert path.with_name(path.name + "-shm").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+async def test_no_file_of_the_database_is_memory_mapped(make: Make, db_path: Path) -> None:
+    leave_in_wal_mode(db_path)
+    storage = await make(db_path)
+    await storage.log_question(record())
+    await storage.flush()
+    assert (await storage.stats(7)).questions == 1
+    mapped = Path("/proc/self/maps").read_text()
+    assert str(db_path.parent) not in mapped
+    assert db_path.read_bytes()[18:20] == b"\x01\x01"  # left WAL for a rollback journal
+    assert query(db_path, "SELECT x FROM old") == [(1,)]  # the WAL's content was kept
+
+
+async def test_a_database_another_process_holds_in_wal_mode_is_not_used(
+    make: Make, db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving WAL needs the database to itself; until then storage is off, and says why."""
+    leave_in_wal_mode(db_path)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN")
+    holder.execute("SELECT * FROM old").fetchall()  # a read transaction in WAL mode
+    try:
+        with caplog.at_level(logging.WARNING):
+            storage = await make(db_path)
+            assert not storage.available
+            await exercise(storage, tiny_faq(tmp_path))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert warnings_about(caplog, "locked") == 1

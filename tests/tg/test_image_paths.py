@@ -25,9 +25,9 @@ def kb(tmp_path: Path) -> Path:
 
 def uploads(harness: object) -> list[bytes]:
     request = harness.request  # type: ignore[attr-defined]
-    return [
-        content for call in request.of("sendPhoto") for _, content in call.files.values()
-    ] + [content for call in request.of("sendMediaGroup") for _, content in call.files.values()]
+    return [content for call in request.of("sendPhoto") for _, content in call.files.values()] + [
+        content for call in request.of("sendMediaGroup") for _, content in call.files.values()
+    ]
 
 
 @pytest.mark.parametrize("swap", ["file", "folder"])
