@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import logging
 import sys
@@ -72,6 +73,13 @@ def configure_logging(settings: Settings) -> None:
         handler.addFilter(RedactingFilter())
 
 
+def enable_fault_handler() -> None:
+    """A fatal signal (SIGSEGV, SIGBUS...) still leaves a traceback on stderr, with the log."""
+    stream = sys.__stderr__ or sys.stderr
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # a stream without a file
+        faulthandler.enable(stream)
+
+
 def make_storage(settings: Settings) -> Storage:
     """SQLite storage at ``BOT_DATABASE``; in memory if the SQLite module is unavailable."""
     try:
@@ -96,7 +104,7 @@ def run() -> int:
         print(error, file=sys.stderr)
         return 2
     configure_logging(settings)
-    faulthandler.enable()  # a fatal signal (SIGSEGV, SIGBUS...) leaves a traceback in the log
+    enable_fault_handler()
     mask = TokenFilter(settings.token).clean
     try:
         faq = Faq(settings.knowledge_dir, settings.thresholds)
