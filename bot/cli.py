@@ -29,6 +29,7 @@ from bot.core.render import (
 )
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
+UNREADABLE_GROUPS = "⚠️ 未回答的问题读不出来（数据库出错，见上面的日志）。"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -202,8 +203,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         finally:
             await storage.close()
         if args.csv:
-            return report_csv(stats, groups)
-        return format_stats(stats, titles) + "\n\n" + format_unanswered(groups) + "\n"
+            return report_csv(stats, groups or ())
+        unanswered = format_unanswered(groups) if groups is not None else UNREADABLE_GROUPS
+        return format_stats(stats, titles) + "\n\n" + unanswered + "\n"
 
     output = asyncio.run(collect())
     if output is None:

@@ -76,7 +76,9 @@ class Storage(Protocol):
         """Ids of the most answered entries, most first."""
 
     async def stats(self, days: int = 7) -> Stats:
-        """The /stats figures over the last *days* days (empty figures when unreadable)."""
+        """The /stats figures over the last *days* days (``readable`` False when they could
+        not be read)."""
 
-    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group]:
-        """Unanswered and "none of these" questions, similar ones grouped, newest first."""
+    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group] | None:
+        """Unanswered and "none of these" questions, similar ones grouped, newest first; None
+        when they cannot be read (not the same as none)."""

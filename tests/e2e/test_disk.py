@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,3 +54,21 @@ def test_a_damaged_shm_file_does_not_kill_the_bot(tmp_path: Path) -> None:
             answers(bot, 8106)
         assert bot.stop() == 0
     assert "Fatal Python error" not in bot.log()
+
+
+def test_a_deleted_data_folder_is_noticed_and_said_in_stats(tmp_path: Path) -> None:
+    with running_bot(tmp_path / "bot", name="disk bot") as bot:
+        for user in (8201, 8202):
+            answers(bot, user)
+        bot.ask(ADMIN_ID, "/stats")  # saved
+        shutil.rmtree(bot.database.parent)
+        for user in (8203, 8204, 8205):
+            answers(bot, user)
+        (stats,) = bot.ask(ADMIN_ID, "/stats")
+        assert "数据库文件在运行中被删除或替换了 1 次" in stats["text"]
+        assert "提问 3 次" in stats["text"]  # what the new file holds, said plainly
+        bot.wait_for_log("was deleted")
+        assert " ERROR " in bot.log(since_mark=True)  # loudly
+        with contextlib.closing(sqlite3.connect(bot.database)) as db:
+            assert db.execute("SELECT count(*) FROM questions").fetchone() == (3,)
+        assert bot.stop() == 0
