@@ -9,6 +9,7 @@ swapped in after loading) or to something that is not a regular file is refused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -127,34 +128,38 @@ class ImageRefused(Exception):
 _digests: dict[tuple[str, int, int, int, int], str] = {}
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def read_inside(path: Path, base: Path | None) -> tuple[Path, bytes, str]:
     """The image at *path* as it is now: its real path (inside *base*), its bytes and their
     SHA-256. Refuses a path that leads out of *base*, or to anything but a regular file."""
     if base is None:
         raise ImageRefused(f"{path} has no knowledge folder to be checked against")
-    root = base.resolve()
-    real = path.resolve()
-    if not real.is_relative_to(root):
+    root = os.path.realpath(base)
+    real = os.path.realpath(path)
+    if not _inside(real, root):
         raise ImageRefused(f"{path} now leads outside the knowledge folder, to {real}")
     try:
-        # O_NOFOLLOW: a symlink swapped in after resolve() is refused, not followed.
+        # O_NOFOLLOW: a symlink swapped in after realpath() is refused, not followed.
         descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
         raise ImageRefused(f"{path} cannot be opened ({error.strerror})") from error
     with os.fdopen(descriptor, "rb") as file:
-        info = os.fstat(file.fileno())
+        info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
             raise ImageRefused(f"{path} is not a regular file")
         if info.st_size > MAX_PHOTO_BYTES:
             raise ImageRefused(f"{path} is larger than Telegram's 10 MB for a photo")
-        opened = Path(f"/proc/self/fd/{descriptor}")
-        if opened.is_symlink() and not Path(os.readlink(opened)).is_relative_to(root):
-            raise ImageRefused(f"{path} was moved outside the knowledge folder while opened")
-        content = file.read(MAX_PHOTO_BYTES + 1)
-    key = (str(real), info.st_dev, info.st_ino, info.st_mtime_ns, len(content))
+        with contextlib.suppress(OSError):  # where /proc is: a folder swapped meanwhile
+            if not _inside(os.readlink(f"/proc/self/fd/{descriptor}"), root):
+                raise ImageRefused(f"{path} was moved outside the knowledge folder")
+        content = file.read(info.st_size + 1)
+    key = (real, info.st_dev, info.st_ino, info.st_mtime_ns, len(content))
     if key not in _digests:
         _digests[key] = hashlib.sha256(content).hexdigest()
-    return real, content, _digests[key]
+    return Path(real), content, _digests[key]
 
 
 def cache_key(path: Path, base: Path | None) -> str:
