@@ -340,7 +340,7 @@ class SqliteStorage:
             pending = self._queue.qsize()
             self.dropped += pending
             log.warning("Storage closed with %d write(s) not saved.", pending)
-        waiting = [item for handle, items in self._later.values() for item in items]
+        waiting = [item for _, items in self._later.values() for item in items]
         for handle, _ in self._later.values():
             handle.cancel()
         self._later.clear()
@@ -649,9 +649,10 @@ class SqliteStorage:
         _, items = self._later.pop(key, (None, []))
         for item in items:
             try:
-                assert self._queue is not None
+                if self._queue is None:
+                    raise asyncio.QueueFull
                 self._queue.put_nowait(item)
-            except (asyncio.QueueFull, AssertionError):
+            except asyncio.QueueFull:
                 self._drop([item], "queue full")
 
     def _drop(self, items: list[_Item], kind: str) -> None:
