@@ -43,6 +43,7 @@ DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
 CONSOLE = "console"
 """The console's one conversation."""
 DEMO_QUESTION = "电子社保卡怎么领"
+UNREADABLE_GROUPS = "⚠️ 未回答的问题读不出来（数据库出错，见上面的日志）。"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -284,6 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.config import load_settings
+    from bot.storage.keys import hash_key
     from bot.storage.report import format_stats, format_unanswered, report_csv
     from bot.storage.sqlite import SqliteStorage
 
@@ -298,7 +300,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         titles = {}
 
     async def collect() -> str | None:
-        storage = SqliteStorage(settings.database, retention_days=settings.retention_days)
+        storage = SqliteStorage(
+            settings.database, retention_days=settings.retention_days, key=hash_key(settings)
+        )
         await storage.open()
         try:
             if not storage.available:
@@ -308,8 +312,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         finally:
             await storage.close()
         if args.csv:
-            return report_csv(stats, groups)
-        return format_stats(stats, titles) + "\n\n" + format_unanswered(groups) + "\n"
+            return report_csv(stats, groups or ())
+        unanswered = format_unanswered(groups) if groups is not None else UNREADABLE_GROUPS
+        return format_stats(stats, titles) + "\n\n" + unanswered + "\n"
 
     output = asyncio.run(collect())
     if output is None:

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 from bot.core.decision import Thresholds
 
 PACKAGE_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+KEY_FILE_NAME = Path("esscard-bot") / "hash.key"
+MIN_KEY_CHARS = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SECRET_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-")
 """What Telegram accepts in a webhook's secret_token."""
@@ -48,6 +50,10 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_rate: float = 30.0
     """Bot API requests a second to chats, overall (Telegram's broadcast limit); 0: no limit."""
+    hash_key: str | None = field(default=None, repr=False)
+    """``BOT_HASH_KEY``: the secret that keys the stored hashes of user ids."""
+    hash_key_file: Path | None = None
+    """Where the key is kept when ``BOT_HASH_KEY`` is not set (made on first start)."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -81,6 +87,51 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
         return Path(env["BOT_KNOWLEDGE_DIR"])
     local = Path("knowledge")
     return local if local.is_dir() else PACKAGE_KNOWLEDGE
+
+
+def default_key_file(env: Mapping[str, str]) -> Path | None:
+    """``BOT_HASH_KEY_FILE``, else ``hash.key`` in the user's config folder (None if the user
+    has no home folder)."""
+    if env.get("BOT_HASH_KEY_FILE", "").strip():
+        return Path(env["BOT_HASH_KEY_FILE"].strip()).expanduser()
+    config = env.get("XDG_CONFIG_HOME", "").strip()
+    if config and Path(config).is_absolute():
+        return Path(config) / KEY_FILE_NAME
+    home = env.get("HOME", "").strip()
+    if not home:
+        try:
+            home = str(Path.home())
+        except RuntimeError:
+            return None
+    return Path(home) / ".config" / KEY_FILE_NAME
+
+
+def _check_key(
+    env: Mapping[str, str], key_file: Path | None, database: Path, errors: list[str]
+) -> None:
+    """The hash key must be long enough, and its file must not travel with the data."""
+    key = env.get("BOT_HASH_KEY", "").strip()
+    if key:
+        if len(key) < MIN_KEY_CHARS:
+            errors.append(
+                f"BOT_HASH_KEY is {len(key)} characters long; use at least {MIN_KEY_CHARS} "
+                "random ones, e.g. the output of: python3 -c 'import secrets; "
+                "print(secrets.token_hex(32))'."
+            )
+        return
+    if key_file is None:
+        errors.append(
+            "There is no home folder for the hash key file: set BOT_HASH_KEY_FILE (a path "
+            "outside the database folder) or BOT_HASH_KEY."
+        )
+        return
+    data = database.expanduser().resolve().parent
+    if key_file.resolve().is_relative_to(data):
+        errors.append(
+            f"BOT_HASH_KEY_FILE={str(key_file)!r} is inside the database folder {str(data)!r}: "
+            "a copy of that folder would carry the key that protects the stored user ids. "
+            "Put it elsewhere, e.g. ~/.config/esscard-bot/hash.key."
+        )
 
 
 def load_thresholds(env: Mapping[str, str], errors: list[str]) -> Thresholds:
@@ -195,11 +246,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
             "local development only (e.g. against a local fake Bot API), set "
             "BOT_WEBHOOK_ALLOW_HTTP=1."
         )
+    database = Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3")
+    key_file = default_key_file(env)
+    _check_key(env, key_file, database, errors)
     settings = Settings(
         token=token,
         api_base_url=_url(env, "TELEGRAM_API_BASE_URL", errors),
         admin_ids=frozenset(admin_ids),
-        database=Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3"),
+        database=database,
         knowledge_dir=knowledge_dir,
         log_level=level,
         webhook_url=webhook_url,
@@ -210,6 +264,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         retention_days=int(retention_raw) if retention_raw.isdigit() else 180,
         thresholds=load_thresholds(env, errors),
         max_rate=max_rate,
+        hash_key=env.get("BOT_HASH_KEY", "").strip() or None,
+        hash_key_file=key_file,
     )
     if errors:
         raise ConfigError("\n".join(errors))

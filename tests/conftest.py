@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,20 @@ def _no_local_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         return {} if path.resolve() == ROOT / ".env" else _READ_ENV_FILE(path)
 
     monkeypatch.setattr(bot.config, "read_env_file", read_env_file)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A config folder of the test session's own, so that no test (nor a bot process it
+    starts) makes a hash key in the developer's ~/.config."""
+    folder = tmp_path_factory.mktemp("config-home")
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["XDG_CONFIG_HOME"]
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ class QuestionRecord:
 
     chat_type: str
     user_id: int | None
-    """The raw Telegram user id; storage keeps only a salted hash of it."""
+    """The raw Telegram user id; storage keeps only a keyed hash of it."""
     text: str
     normalized: str
     decision: str
@@ -40,11 +40,28 @@ class Storage(Protocol):
     async def log_question(self, record: QuestionRecord) -> int | None:
         """Store a question; return its id (None if it could not be stored)."""
 
-    async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
-        """A 👍 (+1) or 👎 (-1) on an answered question."""
+    async def record_vote(
+        self,
+        question_id: int | None,
+        entry_id: str,
+        vote: int,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A 👍 (+1) or 👎 (-1) on an answer: one per *voter* (a user id) and answer *message*
+        (chat id, message id), a later one replacing the earlier."""
 
-    async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
-        """A "did you mean" choice; ``entry_id`` None means "none of these"."""
+    async def record_choice(
+        self,
+        question_id: int | None,
+        entry_id: str | None,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A "did you mean" choice, once per voter, message and entry; ``entry_id`` None means
+        "none of these"."""
 
     async def record_admin_action(self, admin_id: int, action: str, detail: str) -> None:
         """An admin's reload or teach."""
@@ -59,7 +76,9 @@ class Storage(Protocol):
         """Ids of the most answered entries, most first."""
 
     async def stats(self, days: int = 7) -> Stats:
-        """The /stats figures over the last *days* days (empty figures when unreadable)."""
+        """The /stats figures over the last *days* days (``readable`` False when they could
+        not be read)."""
 
-    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group]:
-        """Unanswered and "none of these" questions, similar ones grouped, newest first."""
+    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group] | None:
+        """Unanswered and "none of these" questions, similar ones grouped, newest first; None
+        when they cannot be read (not the same as none)."""

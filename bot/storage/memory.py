@@ -32,6 +32,8 @@ class Vote:
     entry_id: str
     vote: int
     at: dt.datetime = field(default_factory=_utc_now)
+    voter: int | None = None
+    message: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Choice:
     question_id: int | None
     entry_id: str | None
     at: dt.datetime = field(default_factory=_utc_now)
+    voter: int | None = None
+    message: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,17 +87,38 @@ class MemoryStorage:
         self.questions[question_id] = replace(record, at=record.at or self.clock())
         return question_id
 
-    async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
-        """Keep a vote; a later vote on the same question replaces the earlier one."""
+    async def record_vote(
+        self,
+        question_id: int | None,
+        entry_id: str,
+        vote: int,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """Keep a vote; the same voter's later vote on the same message replaces it."""
         if not vote:
             return
-        if question_id is not None:
-            self.votes = [v for v in self.votes if v.question_id != question_id]
-        self.votes.append(Vote(question_id, entry_id, 1 if vote > 0 else -1, self.clock()))
+        if voter is not None and message is not None:
+            self.votes = [v for v in self.votes if (v.voter, v.message) != (voter, message)]
+        sign = 1 if vote > 0 else -1
+        self.votes.append(Vote(question_id, entry_id, sign, self.clock(), voter, message))
 
-    async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
-        """Keep a "did you mean" choice."""
-        self.choices.append(Choice(question_id, entry_id, self.clock()))
+    async def record_choice(
+        self,
+        question_id: int | None,
+        entry_id: str | None,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """Keep a "did you mean" choice, once per voter, message and entry."""
+        known = voter is not None and message is not None
+        if known and any(
+            (c.voter, c.message, c.entry_id) == (voter, message, entry_id) for c in self.choices
+        ):
+            return
+        self.choices.append(Choice(question_id, entry_id, self.clock(), voter, message))
 
     async def record_admin_action(self, admin_id: int, action: str, detail: str) -> None:
         """Keep an admin action."""

@@ -66,6 +66,17 @@ class Stats:
     """(hour of day in Beijing time, questions), busiest first."""
     faults: Mapping[str, int] = field(default_factory=dict)
     """Storage errors since the bot started, by kind."""
+    readable: bool = True
+    """False when the figures could not be read: then the zeros above mean nothing."""
+    problem: str = ""
+    """Why they could not be read (a kind of storage fault)."""
+    dropped: int = 0
+    """Writes given up on since the bot started (after their tries)."""
+    retrying: int = 0
+    """Writes waiting to be tried again."""
+    replaced: int = 0
+    """Times the database file was deleted or replaced while the bot ran."""
+    replaced_at: dt.datetime | None = None
 
     def rate(self, count: int) -> float:
         """*count* as a share of all questions (0 when there are none)."""
@@ -188,7 +199,12 @@ def format_stats(
     """/stats as plain Chinese text; *titles* maps entry ids to titles."""
     titles = titles or {}
     lines = [f"最近 {stats.days} 天的统计（截至 {_beijing(stats.until):%m-%d %H:%M} 北京时间）"]
-    if not stats.questions and not stats.entries:
+    if not stats.readable:
+        lines.append(
+            f"⚠️ 数据库现在读不出来（{stats.problem}），所以这里没有数字：这不等于没人提问。"
+            "机器人照常回答问题，原因见日志（搜索 Storage problem）。"
+        )
+    elif not stats.questions and not stats.entries:
         lines.append("这段时间还没有人提问。")
     else:
         lines.append(f"提问 {stats.questions} 次，来自 {stats.users} 位用户。")
@@ -226,10 +242,27 @@ def format_stats(
             for hour, count in stats.hours[:hours]
         )
         lines += ["", f"最忙的时段（北京时间）：{busiest}"]
+    lines += _storage_lines(stats)
+    return "\n".join(lines)
+
+
+def _storage_lines(stats: Stats) -> list[str]:
+    """What went wrong with storage since the bot started, if anything."""
+    lines = []
+    if stats.replaced:
+        when = f"，最近一次 {_beijing(stats.replaced_at):%m-%d %H:%M}" if stats.replaced_at else ""
+        lines.append(
+            f"⚠️ 数据库文件在运行中被删除或替换了 {stats.replaced} 次{when}，已重新打开"
+            "（没有了就新建）：之前的记录不在现在的文件里。"
+        )
+    if stats.dropped:
+        lines.append(f"⚠️ 本次运行以来有 {stats.dropped} 条记录重试后仍没能保存，已放弃。")
+    if stats.retrying:
+        lines.append(f"另有 {stats.retrying} 条记录正在等待重试。")
     if stats.faults:
         faults = "，".join(f"{kind} {count} 次" for kind, count in sorted(stats.faults.items()))
-        lines += ["", f"⚠️ 本次运行以来的存储错误：{faults}（机器人照常回答）。"]
-    return "\n".join(lines)
+        lines.append(f"⚠️ 本次运行以来的存储错误：{faults}（机器人照常回答）。")
+    return ["", *lines] if lines else []
 
 
 def format_unanswered(groups: Sequence[Group], *, examples: int = 2) -> str:
@@ -271,6 +304,10 @@ def report_csv(stats: Stats, groups: Sequence[Group] = ()) -> str:
         "fallback_rate": round(stats.fallback_rate, 4),
         "none_of_these": stats.none_of_these,
         "private": stats.private,
+        "readable": int(stats.readable),
+        "dropped": stats.dropped,
+        "retrying": stats.retrying,
+        "replaced": stats.replaced,
     }
     rows += [("summary", "", metric, value) for metric, value in summary.items()]
     for figures in stats.entries:

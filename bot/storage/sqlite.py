@@ -2,7 +2,9 @@
 
 Writes go through a bounded queue flushed by one background task, so a reply never waits for
 the disk; ``close()`` flushes what is pending. Every public method catches storage faults
-(missing folder, locked, read-only, full disk...), logs each kind once and carries on.
+(missing folder, locked, read-only, full disk...), logs each kind once and carries on. Nothing
+is memory-mapped (a rollback journal, not WAL; no mmap I/O), so a damaged or vanished file is
+an error here, never a signal that kills the process.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import os
 import secrets
 import sqlite3
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -49,9 +52,15 @@ UNANSWERED_SCAN = 2000
 RELOG_SECONDS = 3600.0
 """A fault kind already logged is logged again only after this long."""
 TOP_ENTRIES_TTL = 60.0
+DROPPED_LOG_SECONDS = 60.0
+"""Writes given up on are logged at most this often (each report counts what came since)."""
 _TRANSIENT = "locked"
 _RECONNECT_KINDS = frozenset({"cannot open", "I/O error", "corrupt", "closed"})
-_DROP_KINDS = frozenset({_TRANSIENT, "read-only", "disk full", "file system"}) | _RECONNECT_KINDS
+_STORE_KINDS = (
+    frozenset({_TRANSIENT, "read-only", "disk full", "file system", "unavailable"})
+    | _RECONNECT_KINDS
+)
+"""Faults of the store, not of a record: the write is tried again later."""
 
 _PRIVATE_KINDS = " || ".join(
     f"CASE WHEN text LIKE '%{placeholder}%' THEN '{kind},' ELSE '' END"
@@ -111,11 +120,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX choices_question ON choices (question_id)",
         "CREATE INDEX images_digest ON images (digest)",
     ),
+    # v3: user hashes keyed with a key kept outside the data folder; those made with the old
+    # salt beside the database (reversible from a copy of the folder) are keyed again.
+    ("UPDATE questions SET user_hash = esscard_rekey(user_hash) WHERE user_hash IS NOT NULL",),
+    # v4: a vote counts once per voter and answer message, a pick once per voter, message and
+    # entry (both hashed); before, any press replaced the vote of the question it named.
+    (
+        """CREATE TABLE votes_v4 (
+            id INTEGER PRIMARY KEY,
+            question_id INTEGER,
+            entry_id TEXT NOT NULL,
+            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+            at TEXT NOT NULL,
+            message TEXT,
+            voter TEXT
+        )""",
+        "INSERT INTO votes_v4 (id, question_id, entry_id, vote, at) "
+        "SELECT id, question_id, entry_id, vote, at FROM votes",
+        "DROP TABLE votes",
+        "ALTER TABLE votes_v4 RENAME TO votes",
+        "CREATE INDEX votes_at ON votes (at)",
+        "CREATE UNIQUE INDEX votes_once ON votes (message, voter)",
+        "ALTER TABLE choices ADD COLUMN message TEXT",
+        "ALTER TABLE choices ADD COLUMN voter TEXT",
+        "CREATE UNIQUE INDEX choices_once ON choices (message, voter, ifnull(entry_id, ''))",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _Statement = tuple[str, tuple[Any, ...]]
 _Op = tuple[_Statement, ...]
+
+
+@dataclass(slots=True)
+class _Item:
+    """A queued write and how often it was tried."""
+
+    op: _Op
+    tries: int = 0
+
 
 _last_id = 0
 
@@ -173,11 +216,12 @@ class SqliteStorage:
         path: Path | str,
         *,
         retention_days: int = 180,
-        salt_path: Path | str | None = None,
+        key: bytes | None = None,
         busy_timeout: float = 5.0,
         queue_size: int = 10_000,
         batch_size: int = 200,
         retry_delays: Sequence[float] = (0.2, 1.0, 3.0),
+        retry_later: Sequence[float] = (2.0, 10.0, 30.0, 60.0, 120.0),
         reconnect_interval: float = 30.0,
         prune_interval: float = 86_400.0,
         close_timeout: float = 10.0,
@@ -190,24 +234,24 @@ class SqliteStorage:
         self.memory = raw == ":memory:" or (self.uri and "mode=memory" in query)
         file_part = unquote(raw[5:].partition("?")[0]) if self.uri else raw
         self.file: Path | None = None if self.memory or not file_part else Path(file_part)
-        if salt_path is not None:
-            self.salt_path: Path | None = Path(salt_path)
-        else:
-            self.salt_path = Path(f"{self.file}.salt") if self.file else None
+        self.legacy_salt = Path(f"{self.file}.salt") if self.file else None
+        """Where versions before schema 3 kept their salt, removed once keyed again."""
         self.retention_days = retention_days
         self.busy_timeout = busy_timeout
         self.queue_size = queue_size
         self.batch_size = batch_size
         self.retry_delays = tuple(retry_delays)
+        self.retry_later = tuple(retry_later)
+        """Seconds before each later try of a write that failed; then it is given up."""
         self.reconnect_interval = reconnect_interval
         self.prune_interval = prune_interval
         self.close_timeout = close_timeout
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[_Op] | None = None
+        self._queue: asyncio.Queue[_Item] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._salt = b""
+        self._key = key or secrets.token_bytes(32)
         self._images: dict[str, dict[str, str]] = {}
         self._top: tuple[float, int, list[str]] = (-TOP_ENTRIES_TTL, 0, [])
         self._last_connect = -float("inf")
@@ -215,8 +259,18 @@ class SqliteStorage:
         self._faults: Counter[str] = Counter()
         self._logged: dict[str, float] = {}
         self._suppressed: Counter[str] = Counter()
+        self._later: dict[int, tuple[asyncio.TimerHandle, list[_Item]]] = {}
+        self._later_ids = 0
+        self._identity: tuple[int, int] | None = None
+        self._reopening = asyncio.Lock()
+        self._read_problem = ""
+        self._dropped_logged = -float("inf")
+        self._dropped_unlogged = 0
         self.dropped = 0
-        """Writes given up on (storage faults, full queue, unflushed at close)."""
+        """Writes given up on (after their tries, a full queue, or unsaved at close)."""
+        self.replaced = 0
+        """Times the database file was deleted or replaced under the running bot."""
+        self.replaced_at: dt.datetime | None = None
 
     # -- state and faults ------------------------------------------------------------------
 
@@ -229,6 +283,11 @@ class SqliteStorage:
     def faults(self) -> dict[str, int]:
         """Storage faults since start, by kind."""
         return dict(self._faults)
+
+    @property
+    def retrying(self) -> int:
+        """Writes waiting for their next try."""
+        return sum(len(items) for _, items in self._later.values())
 
     def _fault(self, kind: str, doing: str, detail: str = "") -> None:
         """Count a fault; log its kind once (again after ``RELOG_SECONDS``), not every time."""
@@ -266,7 +325,6 @@ class SqliteStorage:
         if self._queue is not None:
             return
         self._queue = asyncio.Queue(self.queue_size)
-        self._salt = self._load_salt()
         await self._connect()
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="storage-writer"),
@@ -282,6 +340,18 @@ class SqliteStorage:
             pending = self._queue.qsize()
             self.dropped += pending
             log.warning("Storage closed with %d write(s) not saved.", pending)
+        waiting = [item for _, items in self._later.values() for item in items]
+        for handle, _ in self._later.values():
+            handle.cancel()
+        self._later.clear()
+        if waiting:
+            try:
+                await asyncio.wait_for(self._write(waiting, last=True), self.close_timeout)
+            except Exception as error:
+                self._error(error, "saving the writes waiting for a retry")
+                self._drop(waiting, "closed")
+        if self._dropped_unlogged:
+            self._log_dropped("since the last such line")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -301,36 +371,6 @@ class SqliteStorage:
             return False
         return True
 
-    def _load_salt(self) -> bytes:
-        """The secret salt for user ids: read from its file, or made once with mode 0600."""
-        path = self.salt_path
-        if path is None:
-            return secrets.token_bytes(32)
-        try:
-            for _ in range(2):
-                try:
-                    salt = path.read_bytes().strip()
-                except FileNotFoundError:
-                    salt = b""
-                if salt:
-                    if path.stat().st_mode & 0o077:
-                        os.chmod(path, 0o600)
-                    return salt
-                path.parent.mkdir(parents=True, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if path.exists() else os.O_EXCL)
-                try:
-                    descriptor = os.open(path, flags, 0o600)
-                except FileExistsError:
-                    continue  # another process made it just now: read theirs
-                salt = secrets.token_hex(32).encode()
-                with os.fdopen(descriptor, "wb") as file:
-                    file.write(salt + b"\n")
-                os.chmod(path, 0o600)
-                return salt
-        except OSError as error:
-            self._error(error, "reading or creating the salt file")
-        return secrets.token_bytes(32)
-
     async def _connect(self) -> bool:
         """Open, set up and migrate the database; False (fault logged) if it cannot be used."""
         self._last_connect = time.monotonic()
@@ -341,14 +381,19 @@ class SqliteStorage:
                 self._error(error, "creating the database folder")
                 return False
         writer = reader = None
+        recovering = bool(self._faults)
         try:
             writer = await self._open_connection()
+            await writer.create_function("esscard_rekey", 1, self._rekey, deterministic=True)
             await self._pragmas(writer)
             await self._migrate(writer)
+            if recovering:
+                await self._quick_check(writer)
             if self.memory:
                 reader = writer
             else:
                 reader = await self._open_connection()
+                await reader.execute("PRAGMA mmap_size = 0")
                 await reader.execute("PRAGMA query_only = ON")
             await self._load_images(reader)
         except Exception as error:
@@ -359,13 +404,73 @@ class SqliteStorage:
                     await connection.close()
             return False
         self._writer, self._reader = writer, reader
+        self._identity = self._file_identity()
         try:
             await self._run([self._prune_op()])
         except Exception as error:
             self._error(error, "pruning old questions")
-        if self._faults:
-            log.info("Storage is working: %s", self.target)
+        else:
+            if recovering:  # it was read and written just now: say so, not before
+                log.info("Storage is working: %s", self.target)
         return True
+
+    @staticmethod
+    async def _quick_check(db: aiosqlite.Connection) -> None:
+        """After a fault, a file that opens may still be corrupt inside: check its pages."""
+        rows = list(await db.execute_fetchall("PRAGMA quick_check(1)"))
+        result = str(rows[0][0]) if rows else "no answer"
+        if result != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.file is None:
+            return None
+        try:
+            info = os.stat(self.file)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    async def _check_file(self) -> None:
+        """Reopen (recreating it if need be) when the database file was deleted or replaced
+        under the open connections, which would otherwise go on using the old file."""
+        if self._reopening.locked():  # being reopened: wait for it
+            async with self._reopening:
+                return
+        if self._identity is None or self._writer is None or self.file is None:
+            return
+        what = self._file_changed()
+        if what is None:
+            return
+        async with self._reopening:  # the writer and a reader may both notice
+            if self._writer is None or self._file_changed() is None:
+                return
+            await self._reopen(what)
+
+    def _file_changed(self) -> str | None:
+        """How the file at the database's path is no longer the one open (None: it is)."""
+        assert self.file is not None
+        try:
+            info = os.stat(self.file)
+        except FileNotFoundError:
+            return "was deleted (with its folder?)"
+        except OSError:
+            return None  # cannot tell; SQLite's own errors will say what is wrong
+        if (info.st_dev, info.st_ino) == self._identity:
+            return None
+        return "was replaced by another file"
+
+    async def _reopen(self, what: str) -> None:
+        self.replaced += 1
+        self.replaced_at = self._now()
+        log.error(
+            "The database file %s %s while the bot was running. Opening it again (a new, "
+            "empty one if it is gone): questions saved before are not in it. /stats says so.",
+            self.file,
+            what,
+        )
+        await self._disconnect()
+        await self._connect()
 
     async def _open_connection(self) -> aiosqlite.Connection:
         return await aiosqlite.connect(
@@ -373,11 +478,20 @@ class SqliteStorage:
         )
 
     async def _pragmas(self, db: aiosqlite.Connection) -> None:
+        """Nothing memory-mapped, so that a file failing under SQLite is an error, not a
+        SIGBUS that kills the process (an -shm made immutable or truncated did): no mmap I/O,
+        and a rollback journal instead of WAL, whose -shm index is always mapped. A database
+        left in WAL is converted in exclusive locking mode, which never maps its -shm."""
+        await db.execute("PRAGMA mmap_size = 0")
+        await db.execute("PRAGMA locking_mode = EXCLUSIVE")
         try:
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as error:  # e.g. read-only: the database is still readable
-            self._error(error, "switching to WAL mode")
+            rows = list(await db.execute_fetchall("PRAGMA journal_mode = TRUNCATE"))
+        finally:
+            await db.execute("PRAGMA locking_mode = NORMAL")
+        if rows and str(rows[0][0]).lower() == "wal":
+            raise sqlite3.OperationalError(
+                "the database cannot leave WAL mode, whose -shm file would be memory-mapped"
+            )
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         """Run the migrations the database lacks, all in one transaction."""
@@ -401,6 +515,28 @@ class SqliteStorage:
             raise
         if version < SCHEMA_VERSION:
             log.info("Storage schema migrated from version %d to %d", version, SCHEMA_VERSION)
+        if version < 3:
+            self._remove_legacy_salt()
+
+    def _remove_legacy_salt(self) -> None:
+        """Overwrite and delete the salt file of schema 1-2: the hashes no longer need it."""
+        path = self.legacy_salt
+        if path is None or not path.is_file():
+            return
+        try:
+            size = path.stat().st_size
+            with path.open("r+b") as file:
+                file.write(b"\0" * size)
+            path.unlink()
+        except OSError as error:
+            log.warning(
+                "Could not delete the old salt file %s (%s); stored ids no longer depend on it, "
+                "so delete it by hand.",
+                path,
+                error,
+            )
+        else:
+            log.info("Deleted the old salt file %s: user ids are keyed with the hash key.", path)
 
     @staticmethod
     async def _user_version(db: aiosqlite.Connection) -> int:
@@ -429,10 +565,10 @@ class SqliteStorage:
             self._fault("closed" if self._closing else "not open", "queueing a write")
             return False
         try:
-            self._queue.put_nowait(op)
+            self._queue.put_nowait(_Item(op))
         except asyncio.QueueFull:
-            self.dropped += 1
             self._fault("queue full", "queueing a write", f"{self.queue_size} writes waiting")
+            self._drop([_Item(op)], "queue full")
             return False
         return True
 
@@ -450,23 +586,26 @@ class SqliteStorage:
                 await self._write(batch)
             except Exception as error:  # never let the writer die
                 self._error(error, "writing")
-                self.dropped += len(batch)
+                self._drop(batch, type(error).__name__)
             finally:
                 for _ in batch:
                     queue.task_done()
 
-    async def _write(self, batch: list[_Op]) -> None:
-        """Save a batch in one transaction; retry when locked; otherwise drop what fails."""
-        if self._writer is None and not await self._reconnect():
-            self.dropped += len(batch)
-            self._fault("unavailable", "saving", f"{len(batch)} write(s) dropped")
+    async def _write(self, batch: list[_Item], *, last: bool = False) -> None:
+        """Save a batch in one transaction, trying again at once while locked; what the store
+        refuses is tried again later (a bounded number of times), a bad record is dropped."""
+        await self._check_file()
+        retried = last or any(item.tries for item in batch)
+        if self._writer is None and not await self._reconnect(now=retried):
+            self._fault("unavailable", "saving", f"{len(batch)} write(s) to be tried again")
+            self._later_or_drop(batch, "unavailable", last)
             return
         kind = ""
         for delay in (0.0, *self.retry_delays):
             if delay:
                 await asyncio.sleep(delay)
             try:
-                await self._run(batch)
+                await self._run([item.op for item in batch])
                 return
             except Exception as error:
                 kind = self._error(error, f"saving {len(batch)} record(s)")
@@ -474,18 +613,70 @@ class SqliteStorage:
                 break
         if kind in _RECONNECT_KINDS:
             await self._disconnect()
-        if kind in _DROP_KINDS or len(batch) == 1:
-            self.dropped += len(batch)
+        if kind in _STORE_KINDS or len(batch) == 1:
+            self._later_or_drop(batch, kind, last)
             return
-        for op in batch:  # one bad record must not cost the others
+        for item in batch:  # one bad record must not cost the others
             try:
-                await self._run([op])
+                await self._run([item.op])
             except Exception as error:
-                self._error(error, "saving a record")
-                self.dropped += 1
+                self._later_or_drop([item], self._error(error, "saving a record"), last)
 
-    async def _reconnect(self) -> bool:
-        if time.monotonic() - self._last_connect < self.reconnect_interval:
+    def _later_or_drop(self, items: list[_Item], kind: str, last: bool) -> None:
+        """Schedule *items* for their next try, or give up on them: after their last try, at
+        close, when the record itself is bad, or beyond ``queue_size`` waiting."""
+        if last or kind not in _STORE_KINDS:
+            self._drop(items, kind)
+            return
+        groups: defaultdict[int, list[_Item]] = defaultdict(list)
+        room = self.queue_size - self.retrying
+        for item in items:
+            item.tries += 1
+            if item.tries > len(self.retry_later) or room <= 0:
+                self._drop([item], kind)
+            else:
+                groups[item.tries].append(item)
+                room -= 1
+        loop = asyncio.get_running_loop()
+        for tries, group in groups.items():
+            self._later_ids += 1
+            key = self._later_ids
+            handle = loop.call_later(self.retry_later[tries - 1], self._requeue, key)
+            self._later[key] = (handle, group)
+
+    def _requeue(self, key: int) -> None:
+        """Put writes whose retry time has come back into the queue."""
+        _, items = self._later.pop(key, (None, []))
+        for item in items:
+            try:
+                if self._queue is None:
+                    raise asyncio.QueueFull
+                self._queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self._drop([item], "queue full")
+
+    def _drop(self, items: list[_Item], kind: str) -> None:
+        """Give up on *items*: count them, and log it (at most every DROPPED_LOG_SECONDS)."""
+        self.dropped += len(items)
+        self._dropped_unlogged += len(items)
+        if time.monotonic() - self._dropped_logged >= DROPPED_LOG_SECONDS:
+            tries = max((item.tries for item in items), default=0) + 1
+            self._log_dropped(f"{kind}, {tries} {'try' if tries == 1 else 'tries'}")
+
+    def _log_dropped(self, why: str) -> None:
+        self._dropped_logged = time.monotonic()
+        log.warning(
+            "Storage gave up on %d write(s) (%s); %d given up since the bot started. "
+            "/stats shows the count.",
+            self._dropped_unlogged,
+            why,
+            self.dropped,
+        )
+        self._dropped_unlogged = 0
+
+    async def _reconnect(self, *, now: bool = False) -> bool:
+        """Open the database again, at most every ``reconnect_interval`` unless *now*."""
+        if not now and time.monotonic() - self._last_connect < self.reconnect_interval:
             return False
         return await self._connect()
 
@@ -529,11 +720,18 @@ class SqliteStorage:
 
     # -- the Storage protocol --------------------------------------------------------------
 
+    def _hash(self, label: bytes, value: str) -> str:
+        return hmac.new(self._key, label + value.encode(), hashlib.sha256).hexdigest()
+
     def user_hash(self, user_id: int | None) -> str | None:
-        """HMAC-SHA256 of a Telegram user id with this database's salt."""
+        """HMAC-SHA256 of a Telegram user id with the hash key (kept outside the data folder)."""
         if user_id is None:
             return None
-        return hmac.new(self._salt, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return self._hash(b"user:", str(user_id))
+
+    def _rekey(self, old: str | None) -> str | None:
+        """A user hash of schema 1-2 (salted beside the database), keyed with the hash key."""
+        return None if old is None else self._hash(b"legacy:", str(old))
 
     async def log_question(self, record: QuestionRecord) -> int | None:
         """Queue a question; return its id at once (None if it cannot be queued)."""
@@ -566,32 +764,69 @@ class SqliteStorage:
             self._error(error, "logging a question")
             return None
 
-    async def record_vote(self, question_id: int | None, entry_id: str, vote: int) -> None:
-        """A 👍 (+1) or 👎 (-1); a later vote on the same question replaces the earlier one."""
+    def _message_hash(self, message: tuple[int, int] | None) -> str | None:
+        """A chat's message as stored: keyed like user ids (a private chat's id is its user's)."""
+        if message is None:
+            return None
+        chat_id, message_id = message
+        return self._hash(b"message:", f"{int(chat_id)}:{int(message_id)}")
+
+    async def record_vote(
+        self,
+        question_id: int | None,
+        entry_id: str,
+        vote: int,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A 👍 (+1) or 👎 (-1); the same voter's later vote on the same message replaces it."""
         if not vote:
             return
         try:
             self._enqueue(
                 (
                     (
-                        "INSERT INTO votes (question_id, entry_id, vote, at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (question_id) DO UPDATE SET entry_id = excluded.entry_id, "
-                        "vote = excluded.vote, at = excluded.at",
-                        (question_id, entry_id, 1 if vote > 0 else -1, _stamp(self._now())),
+                        "INSERT INTO votes (question_id, entry_id, vote, at, message, voter) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message, voter) DO UPDATE SET "
+                        "entry_id = excluded.entry_id, vote = excluded.vote, at = excluded.at",
+                        (
+                            question_id,
+                            entry_id,
+                            1 if vote > 0 else -1,
+                            _stamp(self._now()),
+                            self._message_hash(message),
+                            self.user_hash(voter),
+                        ),
                     ),
                 )
             )
         except Exception as error:
             self._error(error, "recording a vote")
 
-    async def record_choice(self, question_id: int | None, entry_id: str | None) -> None:
-        """A "did you mean" choice; ``entry_id`` None means "none of these"."""
+    async def record_choice(
+        self,
+        question_id: int | None,
+        entry_id: str | None,
+        *,
+        voter: int | None = None,
+        message: tuple[int, int] | None = None,
+    ) -> None:
+        """A "did you mean" choice, once per voter, message and entry; ``entry_id`` None means
+        "none of these"."""
         try:
             self._enqueue(
                 (
                     (
-                        "INSERT INTO choices (question_id, entry_id, at) VALUES (?, ?, ?)",
-                        (question_id, entry_id, _stamp(self._now())),
+                        "INSERT OR IGNORE INTO choices "
+                        "(question_id, entry_id, at, message, voter) VALUES (?, ?, ?, ?, ?)",
+                        (
+                            question_id,
+                            entry_id,
+                            _stamp(self._now()),
+                            self._message_hash(message),
+                            self.user_hash(voter),
+                        ),
                     ),
                 )
             )
@@ -665,27 +900,51 @@ class SqliteStorage:
     async def _read(
         self, sql: str, parameters: tuple[Any, ...], doing: str
     ) -> list[sqlite3.Row] | None:
+        """The rows, or None (the fault counted and kept as ``_read_problem``)."""
+        await self._check_file()
         db = self._reader
         if db is None:
             self._fault("unavailable", doing)
+            self._read_problem = "unavailable"
             return None
         try:
             return list(await db.execute_fetchall(sql, parameters))
         except Exception as error:
-            self._error(error, doing)
+            self._read_problem = self._error(error, doing)
             return None
+
+    def _health(self) -> dict[str, Any]:
+        """What /stats says about the storage itself."""
+        return {
+            "faults": self.faults,
+            "dropped": self.dropped,
+            "retrying": self.retrying,
+            "replaced": self.replaced,
+            "replaced_at": self.replaced_at,
+        }
 
     async def stats(self, days: int = 7) -> Stats:
         """The /stats figures over the last *days* days (empty figures when unreadable)."""
         now = self._now()
         since = now - dt.timedelta(days=days)
-        empty = Stats(days=days, since=since, until=now, faults=self.faults)
         await self.flush(2.0)
+        self._read_problem = ""
         try:
-            return await self._stats(days, since, now) or empty
+            stats = await self._stats(days, since, now)
         except Exception as error:
-            self._error(error, "computing the figures")
-            return empty
+            self._read_problem = self._error(error, "computing the figures")
+            stats = None
+        if stats is None or self._read_problem:
+            problem = self._read_problem or "unavailable"
+            return Stats(
+                days=days,
+                since=since,
+                until=now,
+                readable=False,
+                problem=problem,
+                **self._health(),
+            )
+        return stats
 
     async def _stats(self, days: int, since: dt.datetime, now: dt.datetime) -> Stats | None:
         after = (_stamp(since),)
@@ -749,11 +1008,12 @@ class SqliteStorage:
             private=int(private),
             entries=tuple(entries),
             hours=tuple((int(hour), int(n)) for hour, n in hours or ()),
-            faults=self.faults,
+            **self._health(),
         )
 
-    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group]:
-        """Fallback and "none of these" questions, similar ones grouped, newest group first."""
+    async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group] | None:
+        """Fallback and "none of these" questions, similar ones grouped, newest group first;
+        None when they cannot be read."""
         await self.flush(2.0)
         since = _stamp(self._now() - dt.timedelta(days=days)) if days else ""
         rows = await self._read(
@@ -765,6 +1025,8 @@ class SqliteStorage:
             (since, UNANSWERED_SCAN),
             "reading unanswered questions",
         )
+        if rows is None:
+            return None
         if not rows:
             return []
         try:
@@ -775,7 +1037,7 @@ class SqliteStorage:
             return group_questions(questions)[: max(limit, 0)]
         except Exception as error:
             self._error(error, "grouping unanswered questions")
-            return []
+            return None
 
 
 if TYPE_CHECKING:

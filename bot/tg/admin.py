@@ -64,6 +64,10 @@ STORAGE_DOWN = (
     "原因见日志（搜索 Storage problem）。"
 )
 STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
+UNREADABLE = (
+    "⚠️ 数据库现在读不出来，{what}看不到：这不等于没有。机器人照常回答问题，"
+    "原因见日志（搜索 Storage problem）。"
+)
 TAUGHT = "知识库已重新加载，现在就生效。"
 TAUGHT_NOT_LOADED = (
     "⚠️ learned.yaml 已经改好，但知识库没能重新加载，新问法还没生效。发 /reload 可以看到问题所在。"
@@ -97,12 +101,7 @@ async def _admin(update: Update, context: Context) -> int | None:
     command = ((message.text or "").split(maxsplit=1) or [""])[0] if message else ""
     command = command.partition("@")[0] or "an admin command"
     if user is None or user.id not in settings_of(context).admin_ids:
-        log.warning(
-            "Refused %s from user %s (not in BOT_ADMIN_IDS) in a %s chat.",
-            command,
-            user.id if user else "unknown",
-            chat.type if chat else "unknown",
-        )
+        _log_refusal(context, command, user.id if user else None, chat.type if chat else None)
         await _reply(update, context, ADMIN_ONLY)
         return None
     if _in_group(update):
@@ -112,15 +111,36 @@ async def _admin(update: Update, context: Context) -> int | None:
     return user.id
 
 
+def _log_refusal(context: Context, command: str, user_id: int | None, chat: str | None) -> None:
+    """A refused admin command, on record without flooding the log: once per user in
+    ``REFUSAL_LOG_SECONDS`` and ``REFUSALS_LOGGED_PER_MINUTE`` in all; the rest are counted
+    into the next line."""
+    refusals = runtime_of(context).refusals
+    refusals.unlogged += 1
+    if not refusals.per_user.allow(user_id) or not refusals.overall.allow():
+        log.debug("Refused %s from user %s (not logged: too many).", command, user_id)
+        return
+    more = refusals.unlogged - 1
+    refusals.unlogged = 0
+    log.warning(
+        "Refused %s from user %s (not in BOT_ADMIN_IDS) in a %s chat%s.",
+        command,
+        user_id if user_id is not None else "unknown",
+        chat or "unknown",
+        f"; {more} more refused since the last such line" if more else "",
+    )
+
+
 async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]]) -> str:
     """The text *report* makes, or a plain explanation when the database cannot be read."""
-    if not storage_of(context).available:
-        return STORAGE_DOWN.format(database=settings_of(context).database, what=what)
     try:
-        return await report()
+        text = await report()  # first: it waits for a reopening database
     except Exception as error:  # storage never raises; this is the last line of defence
         log.exception("Reading the %s failed", what)
         return STORAGE_ERROR.format(what=what, error=type(error).__name__)
+    if not storage_of(context).available:
+        return STORAGE_DOWN.format(database=settings_of(context).database, what=what)
+    return text
 
 
 async def _reload(context: Context, admin_id: int) -> tuple[str, str | None]:
@@ -178,7 +198,10 @@ async def _stats_text(context: Context, days: int) -> str:
 
 
 async def _unanswered_text(context: Context, limit: int) -> str:
-    return format_unanswered(await storage_of(context).unanswered(limit))
+    groups = await storage_of(context).unanswered(limit)
+    if groups is None:
+        return UNREADABLE.format(what="未回答的问题")
+    return format_unanswered(groups)
 
 
 # -- the commands ------------------------------------------------------------------------

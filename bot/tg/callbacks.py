@@ -9,11 +9,16 @@
 
 ``<question>`` is the logged question's id (empty when it could not be logged); ``<ref>`` is
 the entry id, or ``#`` and a short hash of it when the id would not fit.
+
+Callback data comes from the user's client and can be anything: ``decode`` accepts only what
+``encode`` makes (ASCII digits that fit SQLite's integers, well-formed entry references) and
+returns None for the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from bot.core.decision import Kind
@@ -22,6 +27,10 @@ from bot.core.render import Action, Button
 
 MAX_BYTES = 64
 _HASH_CHARS = 16
+MAX_QUESTION_ID = 2**63 - 1
+"""The largest id SQLite stores (question ids are microseconds since 1970, about 2**50)."""
+_REF = re.compile(rf"[a-z0-9]+(?:-[a-z0-9]+)*|#[0-9a-f]{{{_HASH_CHARS}}}")
+_CATEGORY = re.compile(r"[0-9]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,15 @@ class Pressed:
     question_id: int | None = None
     choice: bool = False
     """An entry picked from a "did you mean" list."""
+
+    @property
+    def records(self) -> bool:
+        """Whether the press is stored (a vote, a pick or "none of these")."""
+        return self.choice or self.action in (
+            Action.VOTE_UP,
+            Action.VOTE_DOWN,
+            Action.NONE_OF_THESE,
+        )
 
 
 def _hash(entry_id: str) -> str:
@@ -77,9 +95,19 @@ def _question(text: str) -> int | None:
     """A question id; None when empty."""
     if not text:
         return None
-    if not text.isdigit():
+    if len(text) > 19 or not text.isascii() or not text.isdigit():
         raise _Malformed(text)
-    return int(text)
+    value = int(text)
+    if value > MAX_QUESTION_ID:
+        raise _Malformed(text)
+    return value
+
+
+def _ref(text: str) -> str:
+    """An entry reference: an id as the knowledge base allows them, or ``#`` and a hash."""
+    if not _REF.fullmatch(text):
+        raise _Malformed(text)
+    return text
 
 
 def decode(data: str) -> Pressed | None:
@@ -94,24 +122,22 @@ def _decode(data: str) -> Pressed | None:
     kind, _, rest = data.partition(":")
     if data == "m":
         return Pressed(Action.MENU)
-    if kind == "c" and rest.isdigit():
+    if kind == "c" and _CATEGORY.fullmatch(rest):
         return Pressed(Action.CATEGORY, rest)
-    if kind == "e" and rest:
-        return Pressed(Action.ENTRY, rest)
+    if kind == "e":
+        return Pressed(Action.ENTRY, _ref(rest))
     if kind == "n":
         return Pressed(Action.NONE_OF_THESE, question_id=_question(rest))
     if kind == "s":
         question, _, ref = rest.partition(":")
-        qid = _question(question)
-        return Pressed(Action.ENTRY, ref, qid, choice=True) if ref else None
+        return Pressed(Action.ENTRY, _ref(ref), _question(question), choice=True)
     if kind == "v":
         sign, _, tail = rest.partition(":")
         question, _, ref = tail.partition(":")
-        qid = _question(question)
-        if sign not in ("+", "-") or not ref:
+        if sign not in ("+", "-"):
             return None
         action = Action.VOTE_UP if sign == "+" else Action.VOTE_DOWN
-        return Pressed(action, ref, qid)
+        return Pressed(action, _ref(ref), _question(question))
     return None
 
 

@@ -58,6 +58,7 @@ NON_TEXT_HINT = (
 UNKNOWN_COMMAND = "没有这个命令。直接打字提问就行，发送 /help 查看用法。"
 ASK_EXAMPLE = "请把问题写在 /ask 后面，比如：/ask 电子社保卡怎么领"
 STALE_BUTTON = "这个按钮已经过期了。请重新提问，或发送 /menu 查看全部问题。"
+NOT_YOUR_QUESTION = "这是给提问的人选的。您有问题可以直接问我。"
 THANKS_UP = "谢谢您的反馈！"
 THANKS_DOWN = f"谢谢反馈！可以换个说法再问问，或拨打人社服务热线 {HOTLINE} 咨询。"
 NOT_FOUND_INLINE = "没找到？打开小助手提问"
@@ -330,14 +331,50 @@ async def _send_to_query(
     )
 
 
+def _on_its_message(query: CallbackQuery) -> bool:
+    """Whether the pressed data is a button of the message it came with. Telegram sends that
+    message as it is, while the data is whatever the client sent: a vote or a pick is taken
+    only when the two agree."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    return any(
+        button.callback_data == query.data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
+
+
+def _asked_by_presser(query: CallbackQuery) -> bool:
+    """Whether the presser asked the question a "did you mean" list answers: in a group the
+    list quotes the question, so its sender is known; a private chat has only one user."""
+    message = query.message
+    if not isinstance(message, Message):
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return message.chat.id == query.from_user.id
+    asked = message.reply_to_message
+    return (
+        asked is not None
+        and asked.from_user is not None
+        and (asked.from_user.id == query.from_user.id)
+    )
+
+
+def _where(query: CallbackQuery) -> tuple[int, int] | None:
+    message = query.message
+    return (message.chat.id, message.message_id) if message is not None else None
+
+
 async def button(update: Update, context: Context) -> None:
     """A button press: open an entry or menu page, record a vote or a "did you mean" choice."""
     query = update.callback_query
     if query is None:
         return
     pressed = decode(query.data or "")
-    if pressed is None:
-        await _acknowledge(query, STALE_BUTTON)
+    if pressed is None or (pressed.records and not _on_its_message(query)):
+        log.debug("A button press with data this bot did not put there was ignored.")
+        await _acknowledge(query)
         return
     kb = faq_of(context).kb
     match pressed.action:
@@ -348,7 +385,12 @@ async def button(update: Update, context: Context) -> None:
             await _acknowledge(query)
             await _edit(query, context, render_category(kb, int(pressed.value)))
         case Action.NONE_OF_THESE:
-            await storage_of(context).record_choice(pressed.question_id, None)
+            if not _asked_by_presser(query):
+                await _acknowledge(query, NOT_YOUR_QUESTION)
+                return
+            await storage_of(context).record_choice(
+                pressed.question_id, None, voter=query.from_user.id, message=_where(query)
+            )
             await _acknowledge(query)
             await _edit(query, context, render_text(NONE_OF_THESE_TEXT))
         case Action.VOTE_UP | Action.VOTE_DOWN:
@@ -366,7 +408,13 @@ async def _vote(
         await _acknowledge(query, STALE_BUTTON)
         return
     up = pressed.action is Action.VOTE_UP
-    await storage_of(context).record_vote(pressed.question_id, entry_id, 1 if up else -1)
+    await storage_of(context).record_vote(
+        pressed.question_id,
+        entry_id,
+        1 if up else -1,
+        voter=query.from_user.id,
+        message=_where(query),
+    )
     await _acknowledge(query, THANKS_UP if up else THANKS_DOWN)
 
 
@@ -377,8 +425,10 @@ async def _open_entry(
     if entry is None or query.message is None:
         await _acknowledge(query, STALE_BUTTON)
         return
-    if pressed.choice:
-        await storage_of(context).record_choice(pressed.question_id, entry.id)
+    if pressed.choice and _asked_by_presser(query):
+        await storage_of(context).record_choice(
+            pressed.question_id, entry.id, voter=query.from_user.id, message=_where(query)
+        )
     await _acknowledge(query)
     group = query.message.chat.type != ChatType.PRIVATE
     key = _conversation(query.message.chat.id, query.from_user, group)

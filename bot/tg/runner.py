@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import logging
 import secrets
 import sys
@@ -128,7 +130,7 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenFilter(settings.token, settings.webhook_secret))
+        handler.addFilter(TokenFilter(settings.token, settings.webhook_secret, settings.hash_key))
         handler.addFilter(RedactingFilter())
         if settings.log_level != "DEBUG":
             handler.addFilter(StartupFailureFilter())
@@ -137,6 +139,13 @@ def configure_logging(settings: Settings) -> None:
         webhook.removeFilter(old)
     webhook.addFilter(WebhookRefusals(logging.getLevelName(settings.log_level)))
     webhook.setLevel(logging.DEBUG)  # so that refusals reach the filter at any level
+
+
+def enable_fault_handler() -> None:
+    """A fatal signal (SIGSEGV, SIGBUS...) still leaves a traceback on stderr, with the log."""
+    stream = sys.__stderr__ or sys.stderr
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # a stream without a file
+        faulthandler.enable(stream)
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -148,7 +157,11 @@ def make_storage(settings: Settings) -> Storage:
 
         log.warning("SQLite storage unavailable (%s); keeping everything in memory.", error)
         return MemoryStorage()
-    return SqliteStorage(settings.database, retention_days=settings.retention_days)
+    from bot.storage.keys import hash_key
+
+    return SqliteStorage(
+        settings.database, retention_days=settings.retention_days, key=hash_key(settings)
+    )
 
 
 def run() -> int:
@@ -167,6 +180,7 @@ def run() -> int:
             "BOT_WEBHOOK_SECRET is not set: a random secret token for this run is registered "
             "with setWebhook, and requests without it are refused."
         )
+    enable_fault_handler()
     mask = TokenFilter(settings.token).clean
     try:
         faq = Faq(settings.knowledge_dir, settings.thresholds)

@@ -2,13 +2,18 @@
 
 The text goes first, so the answer arrives even when an image cannot be sent. A local image
 is uploaded once; Telegram's ``file_id`` for it is kept in storage (keyed by the image's path
-and the SHA-256 of its content) and sent instead of the file afterwards.
+and the SHA-256 of its content) and sent instead of the file afterwards. Its path is resolved
+and checked each time it is sent: one that now leads out of the knowledge folder (a symlink
+swapped in after loading) or to something that is not a regular file is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +38,8 @@ from bot.tg.callbacks import encode
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+"""Telegram's limit for an uploaded photo."""
 
 
 def keyboard(reply: Reply, question_id: int | None = None) -> InlineKeyboardMarkup | None:
@@ -114,16 +121,45 @@ async def send_reply(
     return sent
 
 
-_digests: dict[tuple[str, int, int], str] = {}
+class ImageRefused(Exception):
+    """A local image that must not be sent; the message says why."""
 
 
-def digest(path: Path) -> str:
-    """SHA-256 of a file's content, remembered while its size and mtime stay the same."""
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+_digests: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_inside(path: Path, base: Path | None) -> tuple[Path, bytes, str]:
+    """The image at *path* as it is now: its real path (inside *base*), its bytes and their
+    SHA-256. Refuses a path that leads out of *base*, or to anything but a regular file."""
+    if base is None:
+        raise ImageRefused(f"{path} has no knowledge folder to be checked against")
+    root = os.path.realpath(base)
+    real = os.path.realpath(path)
+    if not _inside(real, root):
+        raise ImageRefused(f"{path} now leads outside the knowledge folder, to {real}")
+    try:
+        # O_NOFOLLOW: a symlink swapped in after realpath() is refused, not followed.
+        descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise ImageRefused(f"{path} cannot be opened ({error.strerror})") from error
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRefused(f"{path} is not a regular file")
+        if info.st_size > MAX_PHOTO_BYTES:
+            raise ImageRefused(f"{path} is larger than Telegram's 10 MB for a photo")
+        with contextlib.suppress(OSError):  # where /proc is: a folder swapped meanwhile
+            if not _inside(os.readlink(f"/proc/self/fd/{descriptor}"), root):
+                raise ImageRefused(f"{path} was moved outside the knowledge folder")
+        content = file.read(info.st_size + 1)
+    key = (real, info.st_dev, info.st_ino, info.st_mtime_ns, len(content))
     if key not in _digests:
-        _digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return _digests[key]
+        _digests[key] = hashlib.sha256(content).hexdigest()
+    return Path(real), content, _digests[key]
 
 
 def cache_key(path: Path, base: Path | None) -> str:
@@ -140,9 +176,11 @@ class _Photo:
         self.image = image
         self.caption = truncate_caption(image.caption) or None
         self.key = self.hash = ""
+        self.content = b""
         self.file_id: str | None = None
         if image.path is not None:
-            self.key, self.hash = cache_key(image.path, base), digest(image.path)
+            real, self.content, self.hash = read_inside(image.path, base)
+            self.key = cache_key(real, base)
 
     async def look_up(self, storage: Storage) -> None:
         if self.image.path is not None:
@@ -153,8 +191,8 @@ class _Photo:
             return self.image.url or ""
         if self.file_id is not None:
             return self.file_id
-        content = self.image.path.read_bytes()
-        return InputFile(content, filename=self.image.path.name, attach=album)
+        name = self.image.path.name
+        return InputFile(self.content, filename=name, attach=album)
 
     @property
     def uploads(self) -> bool:
@@ -163,6 +201,17 @@ class _Photo:
     async def remember(self, message: Message, storage: Storage) -> None:
         if self.uploads and message.photo:
             await storage.cache_file_id(self.key, self.hash, message.photo[-1].file_id)
+
+
+def _photos(images: Sequence[Image], base: Path | None) -> list[_Photo]:
+    """The images that may be sent; each refused one is logged and left out."""
+    photos = []
+    for image in images:
+        try:
+            photos.append(_Photo(image, base))
+        except ImageRefused as error:
+            log.warning("Refused to send an image: %s.", error)
+    return photos
 
 
 async def send_images(
@@ -174,7 +223,7 @@ async def send_images(
     base: Path | None = None,
 ) -> list[Message]:
     """One image as a photo, several as albums of up to ten; cached file_ids reused."""
-    photos = [_Photo(image, base) for image in images]
+    photos = _photos(images, base)
     for photo in photos:
         await photo.look_up(storage)
     sent: list[Message] = []

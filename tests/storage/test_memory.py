@@ -20,16 +20,21 @@ async def test_questions_get_increasing_ids_and_a_time() -> None:
     assert isinstance(storage, MemoryStorage) and storage.questions[first].at is not None
 
 
-async def test_a_later_vote_replaces_the_earlier_one() -> None:
+async def test_a_vote_counts_once_per_voter_and_message() -> None:
     storage = MemoryStorage()
-    await storage.record_vote(1, "a", 1)
-    await storage.record_vote(1, "a", -5)
-    await storage.record_vote(None, "b", 1)
-    await storage.record_vote(2, "b", 0)
+    await storage.record_vote(1, "a", 1, voter=7, message=(7, 70))
+    await storage.record_vote(1, "a", -5, voter=7, message=(7, 70))
+    await storage.record_vote(1, "a", 1, voter=8, message=(7, 70))
+    await storage.record_vote(None, "b", 1, voter=7, message=(7, 71))
+    await storage.record_vote(2, "b", 0, voter=7, message=(7, 72))
     assert [(v.question_id, v.entry_id, v.vote) for v in storage.votes] == [
         (1, "a", -1),
+        (1, "a", 1),
         (None, "b", 1),
     ]
+    await storage.record_choice(1, None, voter=7, message=(7, 70))
+    await storage.record_choice(1, None, voter=7, message=(7, 70))
+    assert len(storage.choices) == 1
 
 
 async def test_file_ids_are_found_by_content() -> None:

@@ -286,15 +286,24 @@ class Harness:
         user_id: int = USER_ID,
         message_id: int = 77,
         text: str = "…",
+        keyboard: list[str] | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> None:
-        """Press a button with *data* on a bot message."""
-        message = {
+        """Press a button with *data* on a bot message whose buttons carry *keyboard* (by
+        default just *data*: a real button; anything else is what a forged press looks like,
+        since Telegram sends the message as it is, keyboard included)."""
+        message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": self.chat(chat_id),
             "from": BOT_USER,
             "text": text,
         }
+        rows = [[{"text": "按钮", "callback_data": value}] for value in keyboard or [data]]
+        if keyboard != []:
+            message["reply_markup"] = {"inline_keyboard": rows}
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
         query = {
             "id": f"cq{next(self._updates)}",
             "from": self.user(user_id),

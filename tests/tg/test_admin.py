@@ -24,8 +24,9 @@ from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, teach_command
 from bot.storage.base import QuestionRecord
 from bot.storage.report import MAX_DAYS, MAX_UNANSWERED
-from bot.tg import admin
+from bot.tg import admin, state
 from bot.tg.errors import APOLOGY
+from tests.storage.test_durability import corrupt_pages
 from tests.storage.test_sqlite import exclusive_lock
 from tests.tg.conftest import (
     ADMIN_ID,
@@ -93,15 +94,15 @@ async def bot(tmp_path: Path) -> AsyncIterator[SqliteBot]:
 async def test_stats_counts_what_users_asked(bot: SqliteBot) -> None:
     harness = bot.harness
     assert (await ask(harness, "电子社保卡怎么领", user_id=1)).startswith(APPLY_TITLE_HTML)
-    await harness.press(button_data(harness, "👍 有用"), user_id=1)
+    await harness.press(button_data(harness, "👍 有用"), user_id=1, chat_id=1)
     await ask(harness, "电子社保卡怎么领", user_id=2)
     await ask(harness, "养老认证怎么弄", user_id=2)
-    await harness.press(button_data(harness, "👎 没用"), user_id=2)
+    await harness.press(button_data(harness, "👎 没用"), user_id=2, chat_id=2)
     assert await ask(harness, "社保", user_id=3) == "您是不是想问："
-    await harness.press(button_data(harness, "都不是"), user_id=3)
+    await harness.press(button_data(harness, "都不是"), user_id=3, chat_id=3)
     await ask(harness, "护照怎么办理", user_id=3)
     assert await ask(harness, "我的手机号13812345678，社保", user_id=4) == "您是不是想问："
-    await harness.press(button_data(harness, "电子社保卡能做什么"), user_id=4)
+    await harness.press(button_data(harness, "电子社保卡能做什么"), user_id=4, chat_id=4)
 
     reply = await as_admin(harness, "/stats")
     lines = reply.splitlines()
@@ -355,6 +356,37 @@ async def test_everyone_else_is_refused_and_logged(
     assert harness.faq.kb is kb
 
 
+async def test_refused_commands_are_logged_without_flooding_the_log(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="bot.tg.admin"):
+        for _ in range(50):
+            await harness.say("/stats", user_id=USER_ID, chat_id=USER_ID)
+        for user in range(5000, 5020):
+            await harness.say("/teach 问题 => x", user_id=user, chat_id=user)
+    assert harness.request.texts() == [admin.ADMIN_ONLY] * 70  # everyone is still told
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == state.REFUSALS_LOGGED_PER_MINUTE
+    assert sum(f"from user {USER_ID} " in line for line in warnings) == 1
+    assert "49 more refused since the last such line" in warnings[1]
+    assert len([r for r in caplog.records if r.levelno == logging.DEBUG]) == 60
+
+
+async def test_unreadable_figures_are_not_reported_as_nobody_asking(tmp_path: Path) -> None:
+    database = tmp_path / "bot.sqlite3"
+    async with sqlite_bot(database) as bot:
+        harness = bot.harness
+        for number in range(20):
+            await ask(harness, f"护照怎么办理{number}" * 10)
+        await bot.db.flush()
+        corrupt_pages(database)
+        reply = await as_admin(harness, "/stats")
+        assert "还没有人提问" not in reply and "读不出来（corrupt）" in reply
+        assert await as_admin(harness, "/unanswered") == admin.UNREADABLE.format(
+            what="未回答的问题"
+        )
+
+
 async def test_admins_are_asked_to_use_a_private_chat(harness: Harness) -> None:
     message = await harness.say("/unanswered@esscard_test_bot", user_id=ADMIN_ID, chat_id=GROUP_ID)
     [reply] = harness.request.of("sendMessage")
@@ -392,11 +424,13 @@ async def test_locked_database(tmp_path: Path) -> None:
             reply = await asyncio.wait_for(ask(harness, "电子社保卡怎么领"), 2.5)
             assert reply.startswith(APPLY_TITLE_HTML)
             await bot.db.flush()
-            reply = await as_admin(harness, "/stats")  # WAL: reading still works
-            assert "提问 0 次" in reply or "还没有人提问" in reply
-            assert "locked" in reply
+            reply = await as_admin(harness, "/stats")  # the lock keeps readers out too
+            assert "还没有人提问" not in reply  # unreadable is not "nobody asked"
+            assert "读不出来（locked）" in reply
+            assert "2 条记录正在等待重试" in reply  # the question and its picture's file_id
         assert (await ask(harness, "养老认证怎么弄")).startswith("<b>养老资格认证怎么做</b>")
-        assert "提问 1 次" in await as_admin(harness, "/stats")
+        await bot.db.close()  # the question asked while locked gets its last try
+        assert query(database, "SELECT count(*) FROM questions") == [(2,)]
 
 
 async def test_database_folder_that_cannot_be_created(tmp_path: Path, kb_dir: Path) -> None:

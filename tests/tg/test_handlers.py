@@ -100,8 +100,8 @@ async def test_fallback_is_honest_and_gives_the_hotline(harness: Harness) -> Non
 
 
 async def test_votes_are_recorded_and_thanked(harness: Harness) -> None:
-    await harness.press("v:+:42:apply-e-card")
-    await harness.press("v:-:43:e-card-uses")
+    await harness.press("v:+:42:apply-e-card", message_id=77)
+    await harness.press("v:-:43:e-card-uses", message_id=78)
     assert [(v.question_id, v.entry_id, v.vote) for v in harness.storage.votes] == [
         (42, "apply-e-card", 1),
         (43, "e-card-uses", -1),
@@ -121,12 +121,25 @@ async def test_related_button_opens_the_entry_without_recording_a_choice(
     assert harness.storage.choices == []
 
 
-@pytest.mark.parametrize("data", ["e:removed-entry", "zzz", "v:+:x1:apply-e-card", "", "c:x"])
-async def test_stale_or_unknown_buttons_are_answered_politely(harness: Harness, data: str) -> None:
+@pytest.mark.parametrize(
+    "data", ["e:removed-entry", "s:42:removed-entry", "v:+:42:#0123456789abcdef"]
+)
+async def test_stale_buttons_are_answered_politely(harness: Harness, data: str) -> None:
     await harness.press(data)
     [answer] = harness.request.of("answerCallbackQuery")
     assert answer.params["text"] == handlers.STALE_BUTTON
     assert not harness.request.of("sendMessage")
+    assert harness.storage.votes == [] and harness.storage.choices == []
+
+
+@pytest.mark.parametrize("data", ["zzz", "v:+:x1:apply-e-card", "", "c:x", "e:Not An Id"])
+async def test_buttons_this_bot_never_made_are_answered_quietly(
+    harness: Harness, data: str
+) -> None:
+    await harness.press(data)
+    [answer] = harness.request.of("answerCallbackQuery")
+    assert not answer.params.get("text")
+    assert not harness.request.sent()
     assert harness.storage.votes == [] and harness.storage.choices == []
 
 
