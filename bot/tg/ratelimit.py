@@ -38,6 +38,8 @@ RETRY_SECONDS = 90.0
 """How long a request keeps being retried after its first failure (a 60 s outage, and the
 longest backoff after it)."""
 STOP_RETRY_SECONDS = 10.0
+START_UP = frozenset({"getMe", "deleteWebhook", "setWebhook"})
+"""Requests made while the bot starts: a failure there is reported at once, not retried."""
 """How long requests still wait for limits or retries once the bot is stopping (SIGTERM)."""
 WAIT_SLICE = 1.0
 """Waits for a limit are cut into slices this long, to notice the bot stopping."""
@@ -210,8 +212,8 @@ class RateLimiter(BaseRateLimiter[int]):
             except BadRequest:
                 raise
             except NetworkError as error:  # 5xx, bad gateway, timeouts, connection errors
-                if self.running is not None and not self._ran:
-                    raise  # at start-up (getMe, setWebhook): the runner says what is wrong
+                if endpoint in START_UP and not self._ran:
+                    raise  # the runner says in two lines what is wrong
                 now = self.clock()
                 first_failure = now if first_failure is None else first_failure
                 delay = self.backoff(failures)

@@ -43,8 +43,14 @@ def test_forged_presses_change_no_one_elses_vote_nor_the_lists(bot: BotProcess) 
     forged = [f"v:-:{question_id}:{ENTRY}", f"n:{question_id}", f"s:{question_id}:{ENTRY}"]
     forged += [f"v:-:{number}:{ENTRY}" for number in range(1, 102)]  # a stuffed ballot
     forged += ["c:²", f"v:+:{'9' * 40}:{ENTRY}", "s:¹²:x", "\x00", "v:-::" + ENTRY]
-    pushed = [bot.api.press(mine, data, check=False) for data in forged]
-    answers = answered(bot, [str(push.query_id) for push in pushed])
+    # In batches: a chat with more updates in hand than its lane admits is shed (issue 12,
+    # item 1), and a flood of presses is no exception.
+    pushed: list[Any] = []
+    answers: dict[str, JSON] = {}
+    for start in range(0, len(forged), 30):
+        batch = [bot.api.press(mine, data, check=False) for data in forged[start : start + 30]]
+        answers |= answered(bot, [str(push.query_id) for push in batch])
+        pushed += batch
     assert all(not answer.get("text") for answer in answers.values())  # quietly
 
     assert stored(bot, "SELECT vote FROM votes WHERE question_id = ?", question_id) == [(1,)]
