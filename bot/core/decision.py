@@ -76,6 +76,12 @@ def decide(
     if not eligible:
         return Decision(question, Kind.FALLBACK, analysis, ranked)
     top = eligible[0]
+    # A question to decline wins only where it explains a telling word the best entry leaves
+    # unexplained: an admin's new entry on 公积金 answers what the old examples declined.
+    if analysis.declined >= top.score and (analysis.telling - top.matched) & (
+        analysis.declined_words
+    ):
+        return Decision(question, Kind.FALLBACK, analysis, ranked)
     runner_up = max((c.score for c in ranked if c is not top), default=0.0)
     unexplained = [word for word in analysis.out_of_scope if not _mentions(top.entry, word)]
     if unexplained and (

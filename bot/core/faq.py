@@ -10,6 +10,7 @@ from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.matcher import Matcher, Weights
 from bot.core.privacy import without_personal_data
+from bot.core.semantic import Encoder, SemanticIndex, VectorCache, load_encoder
 from bot.core.text import first_question
 
 
@@ -32,16 +33,44 @@ class ReloadReport:
 
 
 def build_matcher(
-    directory: Path | str, weights: Weights | None = None, previous: Matcher | None = None
+    directory: Path | str,
+    weights: Weights | None = None,
+    previous: Matcher | None = None,
+    meaning: Meaning | None = None,
 ) -> Matcher:
     """Load and validate everything under *directory*, then index it (reusing what the
-    *previous* matcher already worked out, when its lexicon is the same).
+    *previous* matcher already worked out, when its lexicon is the same); with *meaning*, the
+    phrasings' sentence embeddings too.
 
     Raises ``KnowledgeError`` with every problem; nothing is half-built.
     """
     kb = load_knowledge(directory)
     lexicon = load_lexicon(directory)
-    return Matcher(kb, lexicon, weights, previous=previous)
+    semantic = None
+    if meaning is not None:
+        semantic = SemanticIndex(
+            meaning.encoder,
+            [entry.phrasings for entry in kb.entries],
+            [example.text for example in kb.declined],
+            meaning.cache,
+        )
+    return Matcher(kb, lexicon, weights, previous=previous, semantic=semantic)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """A sentence-embedding model and where the vectors of phrasings are kept."""
+
+    encoder: Encoder
+    cache: VectorCache
+
+    @classmethod
+    def load(cls, setting: str = "auto", cache_dir: Path | None = None) -> Meaning | None:
+        """The model for *setting* (``auto``, ``on`` or ``off``), or None without one."""
+        encoder = load_encoder(setting)
+        if encoder is None:
+            return None
+        return cls(encoder, VectorCache(cache_dir, encoder.name))
 
 
 class Faq:
@@ -52,11 +81,13 @@ class Faq:
         directory: Path | str,
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
+        meaning: Meaning | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.thresholds = thresholds or Thresholds()
         self.weights = weights
-        self.matcher = build_matcher(self.directory, weights)
+        self.meaning = meaning
+        self.matcher = build_matcher(self.directory, weights, meaning=meaning)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -85,7 +116,7 @@ class Faq:
 
     def reload(self) -> ReloadReport:
         """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""
-        new = build_matcher(self.directory, self.weights, previous=self.matcher)
+        new = build_matcher(self.directory, self.weights, self.matcher, self.meaning)
         old = self.matcher.kb
         self.matcher = new
         return _compare(old, new.kb)
