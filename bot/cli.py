@@ -9,10 +9,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, default_knowledge_dir, environment, load_thresholds
+from bot.config import (
+    ConfigError,
+    default_knowledge_dir,
+    environment,
+    load_meaning,
+    load_thresholds,
+)
+from bot.core.calibration import calibrate
 from bot.core.decision import Thresholds
 from bot.core.evaluate import evaluate, format_report, load_labelled
-from bot.core.faq import Faq
+from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
@@ -27,6 +34,7 @@ from bot.core.render import (
     render_menu,
     render_welcome,
 )
+from bot.core.review import review
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 
@@ -45,8 +53,17 @@ def _thresholds() -> Thresholds:
 
 
 def _faq(args: argparse.Namespace) -> Faq:
-    directory = args.knowledge or default_knowledge_dir(environment())
-    return Faq(directory, _thresholds())
+    env = environment()
+    directory = args.knowledge or default_knowledge_dir(env)
+    errors: list[str] = []
+    semantic, cache_dir = load_meaning(env, errors)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    try:
+        meaning = Meaning.load(semantic, cache_dir)
+    except RuntimeError as error:
+        raise ConfigError(f"BOT_SEMANTIC=on, but {error}") from None
+    return Faq(directory, _thresholds(), meaning=meaning)
 
 
 def _questions(args: argparse.Namespace) -> Iterator[str]:
@@ -159,6 +176,13 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
         return 1
     assert kb is not None
     print(f"OK: {len(kb.entries)} entries, {kb.phrasing_count} phrasings in {directory}")
+    faq = Faq(directory, _thresholds())
+    calibration = calibrate(faq.matcher, faq.thresholds)
+    notes = review(faq.matcher, calibration, faq.thresholds)
+    for note in notes:
+        print(f"warning: {note}")
+    print(f"note: calibration: {calibration.summary()} (in use: {faq.thresholds.answer:.2f})")
+    print(f"note: {len(kb.declined)} questions to decline; {len(notes)} warning(s)")
     return 0
 
 

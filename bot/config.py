@@ -42,6 +42,10 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     max_rate: float = 30.0
     """Bot API requests a second to chats, overall (Telegram's broadcast limit); 0: no limit."""
+    semantic: str = "auto"
+    """Sentence embeddings as a second signal: auto (when installed), on or off."""
+    cache_dir: Path = Path("data/cache")
+    """Where the phrasings' sentence vectors are kept between runs."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -75,6 +79,24 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
         return Path(env["BOT_KNOWLEDGE_DIR"])
     local = Path("knowledge")
     return local if local.is_dir() else PACKAGE_KNOWLEDGE
+
+
+SEMANTIC_SETTINGS = ("auto", "on", "off")
+
+
+def load_meaning(env: Mapping[str, str], errors: list[str]) -> tuple[str, Path]:
+    """``BOT_SEMANTIC`` (auto, on or off) and ``BOT_CACHE_DIR`` (default: a ``cache`` folder
+    beside the database)."""
+    semantic = env.get("BOT_SEMANTIC", "").strip().lower() or "auto"
+    if semantic not in SEMANTIC_SETTINGS:
+        errors.append(
+            f"BOT_SEMANTIC={semantic!r} must be auto (use the sentence model when it is "
+            "installed), on (it must be) or off (never)."
+        )
+        semantic = "auto"
+    database = Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3")
+    cache = env.get("BOT_CACHE_DIR", "").strip()
+    return semantic, Path(cache) if cache else database.parent / "cache"
 
 
 def load_thresholds(env: Mapping[str, str], errors: list[str]) -> Thresholds:
@@ -167,6 +189,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         errors.append(
             "BOT_WEBHOOK_SECRET may use only letters, digits, '_' and '-' (1-256 of them)."
         )
+    semantic, cache_dir = load_meaning(env, errors)
     settings = Settings(
         token=token,
         api_base_url=_url(env, "TELEGRAM_API_BASE_URL", errors),
@@ -181,6 +204,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         retention_days=int(retention_raw) if retention_raw.isdigit() else 180,
         thresholds=load_thresholds(env, errors),
         max_rate=max_rate,
+        semantic=semantic,
+        cache_dir=cache_dir,
     )
     if errors:
         raise ConfigError("\n".join(errors))

@@ -97,21 +97,24 @@ class Faq:
     def ask(self, question: str) -> Decision:
         """Decide how to reply to *question*.
 
-        Personal data in it (an ID or phone number) is left out of the matching. A message
-        refused for an out-of-scope topic may hold two questions ("电子社保卡怎么领？另外公积金
-        怎么取"): then its first question alone is answered if it can be, and the rest is passed
-        on as unanswered.
+        Personal data in it (an ID or phone number) is left out of the matching. A message may
+        hold two questions ("电子社保卡怎么领？另外公积金怎么取"): when one of them can be
+        answered and the other cannot, the one is answered and the other passed on as
+        unanswered.
         """
         matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
         text = without_personal_data(question)
         decision = decide(question, *matcher.rank(text), self.thresholds)
-        if decision.kind is Kind.FALLBACK and decision.analysis.out_of_scope:
-            parts = first_question(text)
-            if parts is not None:
-                head, rest = parts
-                first = decide(head, *matcher.rank(head), self.thresholds)
-                if first.kind is Kind.ANSWER:
-                    return replace(first, question=question, unanswered=rest)
+        parts = first_question(text)
+        if parts is None:
+            return decision
+        head, rest = parts
+        first = decide(head, *matcher.rank(head), self.thresholds)
+        second = decide(rest, *matcher.rank(rest), self.thresholds)
+        if first.kind is Kind.ANSWER and second.kind is not Kind.ANSWER:
+            return replace(first, question=question, unanswered=rest)
+        if second.kind is Kind.ANSWER and first.kind is not Kind.ANSWER:
+            return replace(second, question=question, unanswered=head.rstrip("?？﹖ "))
         return decision
 
     def reload(self) -> ReloadReport:

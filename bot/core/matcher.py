@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +21,9 @@ from bot.core.semantic import SemanticIndex
 from bot.core.text import normalize
 from bot.core.tokens import Segmenter
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN_LETTER = re.compile(r"[a-z]")
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -33,7 +37,7 @@ class Weights:
     """Tversky weight of query words the phrasing lacks (rambling questions add many)."""
     phrasing_miss: float = 0.50
     """Tversky weight of phrasing words the question lacks."""
-    unknown_weight: float = 4.0
+    unknown_weight: float = 3.0
     """Weight of a word the knowledge base never uses, in a short question, times how telling
     the word is in general Chinese (``informative``)."""
     general_low: float = 4.0
@@ -42,6 +46,8 @@ class Weights:
     general_max: float = 1.5
     """A word's general-Chinese IDF *g* makes it weigh (g - low) / span, within [min, max]:
     怎么 (4.4) next to nothing, 天气 (6.5) half, 公积金 (8.4) almost one, 护照 (9.7) more."""
+    general_ascii: float = 0.4
+    """What a word in Latin letters weighs (pinyin, English): the table knows none."""
     short_question: float = 4
     """Up to this many words, a question's unknown words weigh in full; beyond, less."""
     out_of_scope_weight: float = 6.0
@@ -307,9 +313,7 @@ class Matcher:
         self.given = lexicon
         """The lexicon as written; ``lexicon`` is fitted to the knowledge base (``scope``)."""
         reuse = previous is not None and previous.given == lexicon
-        given: Segmenter = (
-            previous._given_segmenter if previous and reuse else Segmenter(lexicon)
-        )
+        given: Segmenter = previous._given_segmenter if previous and reuse else Segmenter(lexicon)
         self._given_segmenter: Segmenter = given
         self.fitted = fit(lexicon, kb, given)
         self.lexicon = lexicon = self.fitted.lexicon
@@ -395,6 +399,8 @@ class Matcher:
     def informative(self, token: str) -> float:
         """How telling *token* is in general Chinese, from next to nothing (怎么) up."""
         weights = self.weights
+        if token.isascii():  # pinyin or English: the table is of Chinese words
+            return weights.general_ascii
         value = (general.idf(token) - weights.general_low) / weights.general_span
         value = min(weights.general_max, max(weights.general_min, value))
         return value * (0.5 if len(token) == 1 else 1.0)
@@ -415,7 +421,8 @@ class Matcher:
         """Word weights for one question: in a long question, unknown words are mostly filler,
         and an out-of-scope word another one brings back in scope weighs as one of those."""
         tokens = frozenset(analysis.tokens)
-        unknown = self.weights.unknown_weight * min(1.0, self.weights.short_question / len(tokens))
+        share = min(1.0, self.weights.short_question / len(tokens)) ** 1.5
+        unknown = self.weights.unknown_weight * share
         uncovered = frozenset(analysis.out_of_scope)
         return {token: self.weight(token, unknown, uncovered) for token in tokens}
 
@@ -458,7 +465,12 @@ class Matcher:
         """*found* scored again with sentence embeddings, best first; the question to decline
         likewise."""
         assert self.semantic is not None
-        share, floor = self.weights.semantic, self.weights.semantic_floor
+        floor = self.weights.semantic_floor
+        # The model reads Chinese; pinyin or English typed for it (dianzi shebaoka) it misreads,
+        # so its share shrinks with the share of the question written in Latin letters.
+        han = len(_HAN.findall(analysis.normalized))
+        latin = len(_LATIN_LETTER.findall(analysis.normalized)) / 3  # ~3 letters a syllable
+        share = self.weights.semantic * (han / (han + latin) if han + latin else 0.0)
         cosines, declined = self.semantic.similarities(question)
 
         def blend(lexical: float, cosine: float) -> float:

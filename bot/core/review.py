@@ -13,8 +13,8 @@ from bot.core.lexicon import LEXICON_DIR
 from bot.core.matcher import Matcher
 
 ADVICE = (
-    "add phrasings people really type: a colloquial one (公积金咋取), a bare keyword "
-    "(公积金 提取) and an elderly wording (我老了不会弄手机，公积金怎么取出来)"
+    "add phrasings people really type: a colloquial one (…咋办、咋整), a bare keyword or two, "
+    "and the way an older person would ask (我老了不会弄手机，…)"
 )
 
 
@@ -67,16 +67,14 @@ def review(matcher: Matcher, calibration: Calibration, thresholds: Thresholds) -
             f"{trial.got!r} ({trial.score:.2f}); make it more specific, or move it there"
         )
         notes.append(Problem(*at(trial.expect), message))
-    for trial in calibration.trials:
-        if trial.expect is None and trial.got is not None and trial.score >= calibration.answer:
-            file, line = next(
-                example.location.rsplit(":", 1)
-                for example in kb.declined
-                if example.text == trial.text
-            )
+    for example in kb.declined:
+        decision = decide(example.text, *matcher.rank(example.text), thresholds)
+        if decision.kind is Kind.ANSWER and decision.entry is not None:
+            file, line = example.location.rsplit(":", 1)
             message = (
-                f"question to decline {trial.text!r} would be answered by entry {trial.got!r} "
-                f"({trial.score:.2f}); if that entry does answer it, remove it from this file"
+                f"question to decline {example.text!r} is still answered by entry "
+                f"{decision.entry.id!r} (it matches better, or uses every word asked about); "
+                "if that entry does answer it, remove it from this file"
             )
             notes.append(Problem(file, int(line), message))
     return notes

@@ -47,9 +47,7 @@ def entry_texts(entry: Entry) -> tuple[str, ...]:
 def entry_words(segmenter: Segmenter, entry: Entry) -> frozenset[str]:
     """The words an entry uses as written (no synonym rewritten)."""
     return frozenset(
-        token
-        for text in entry_texts(entry)
-        for token in segmenter.raw_words(normalize(text))
+        token for text in entry_texts(entry) for token in segmenter.raw_words(normalize(text))
     )
 
 
