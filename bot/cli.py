@@ -9,7 +9,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, default_knowledge_dir, environment, load_thresholds
+from bot.config import (
+    ConfigError,
+    default_knowledge_dir,
+    environment,
+    load_meaning,
+    load_thresholds,
+)
+from bot.core.calibration import calibrate
 from bot.core.conversation import Conversations, Turn
 from bot.core.decision import Thresholds
 from bot.core.dialogues import (
@@ -19,7 +26,7 @@ from bot.core.dialogues import (
     load_dialogues,
 )
 from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
-from bot.core.faq import Faq
+from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
@@ -35,6 +42,7 @@ from bot.core.render import (
     render_turn,
     render_welcome,
 )
+from bot.core.review import review
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
 
@@ -60,8 +68,17 @@ def _thresholds() -> Thresholds:
 
 
 def _faq(args: argparse.Namespace) -> Faq:
-    directory = args.knowledge or default_knowledge_dir(environment())
-    return Faq(directory, _thresholds())
+    env = environment()
+    directory = args.knowledge or default_knowledge_dir(env)
+    errors: list[str] = []
+    semantic, cache_dir = load_meaning(env, errors)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    try:
+        meaning = Meaning.load(semantic, cache_dir)
+    except RuntimeError as error:
+        raise ConfigError(f"BOT_SEMANTIC=on, but {error}") from None
+    return Faq(directory, _thresholds(), meaning=meaning)
 
 
 def _questions(args: argparse.Namespace) -> Iterator[str]:
@@ -249,6 +266,13 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
         return 1
     assert kb is not None
     print(f"OK: {len(kb.entries)} entries, {kb.phrasing_count} phrasings in {directory}")
+    faq = Faq(directory, _thresholds())
+    calibration = calibrate(faq.matcher, faq.thresholds)
+    notes = review(faq.matcher, calibration, faq.thresholds)
+    for note in notes:
+        print(f"warning: {note}")
+    print(f"note: calibration: {calibration.summary()} (in use: {faq.thresholds.answer:.2f})")
+    print(f"note: {len(kb.declined)} questions to decline; {len(notes)} warning(s)")
     return 0
 
 

@@ -54,6 +54,10 @@ class Settings:
     """``BOT_HASH_KEY``: the secret that keys the stored hashes of user ids."""
     hash_key_file: Path | None = None
     """Where the key is kept when ``BOT_HASH_KEY`` is not set (made on first start)."""
+    semantic: str = "auto"
+    """Sentence embeddings as a second signal: auto (when installed), on or off."""
+    cache_dir: Path = Path("data/cache")
+    """Where the phrasings' sentence vectors are kept between runs."""
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -132,6 +136,24 @@ def _check_key(
             "a copy of that folder would carry the key that protects the stored user ids. "
             "Put it elsewhere, e.g. ~/.config/esscard-bot/hash.key."
         )
+
+
+SEMANTIC_SETTINGS = ("auto", "on", "off")
+
+
+def load_meaning(env: Mapping[str, str], errors: list[str]) -> tuple[str, Path]:
+    """``BOT_SEMANTIC`` (auto, on or off) and ``BOT_CACHE_DIR`` (default: a ``cache`` folder
+    beside the database)."""
+    semantic = env.get("BOT_SEMANTIC", "").strip().lower() or "auto"
+    if semantic not in SEMANTIC_SETTINGS:
+        errors.append(
+            f"BOT_SEMANTIC={semantic!r} must be auto (use the sentence model when it is "
+            "installed), on (it must be) or off (never)."
+        )
+        semantic = "auto"
+    database = Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3")
+    cache = env.get("BOT_CACHE_DIR", "").strip()
+    return semantic, Path(cache) if cache else database.parent / "cache"
 
 
 def load_thresholds(env: Mapping[str, str], errors: list[str]) -> Thresholds:
@@ -249,6 +271,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
     database = Path(env.get("BOT_DATABASE", "").strip() or "data/esscard.sqlite3")
     key_file = default_key_file(env)
     _check_key(env, key_file, database, errors)
+    semantic, cache_dir = load_meaning(env, errors)
     settings = Settings(
         token=token,
         api_base_url=_url(env, "TELEGRAM_API_BASE_URL", errors),
@@ -266,6 +289,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_token: bool =
         max_rate=max_rate,
         hash_key=env.get("BOT_HASH_KEY", "").strip() or None,
         hash_key_file=key_file,
+        semantic=semantic,
+        cache_dir=cache_dir,
     )
     if errors:
         raise ConfigError("\n".join(errors))

@@ -10,6 +10,7 @@ from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.matcher import Matcher, Weights
 from bot.core.privacy import without_personal_data
+from bot.core.semantic import Encoder, SemanticIndex, VectorCache, load_encoder
 from bot.core.text import first_question
 
 
@@ -33,16 +34,44 @@ class ReloadReport:
 
 
 def build_matcher(
-    directory: Path | str, weights: Weights | None = None, previous: Matcher | None = None
+    directory: Path | str,
+    weights: Weights | None = None,
+    previous: Matcher | None = None,
+    meaning: Meaning | None = None,
 ) -> Matcher:
     """Load and validate everything under *directory*, then index it (reusing what the
-    *previous* matcher already worked out, when its lexicon is the same).
+    *previous* matcher already worked out, when its lexicon is the same); with *meaning*, the
+    phrasings' sentence embeddings too.
 
     Raises ``KnowledgeError`` with every problem; nothing is half-built.
     """
     kb = load_knowledge(directory)
     lexicon = load_lexicon(directory)
-    return Matcher(kb, lexicon, weights, previous=previous)
+    semantic = None
+    if meaning is not None:
+        semantic = SemanticIndex(
+            meaning.encoder,
+            [entry.phrasings for entry in kb.entries],
+            [example.text for example in kb.declined],
+            meaning.cache,
+        )
+    return Matcher(kb, lexicon, weights, previous=previous, semantic=semantic)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """A sentence-embedding model and where the vectors of phrasings are kept."""
+
+    encoder: Encoder
+    cache: VectorCache
+
+    @classmethod
+    def load(cls, setting: str = "auto", cache_dir: Path | None = None) -> Meaning | None:
+        """The model for *setting* (``auto``, ``on`` or ``off``), or None without one."""
+        encoder = load_encoder(setting)
+        if encoder is None:
+            return None
+        return cls(encoder, VectorCache(cache_dir, encoder.name))
 
 
 class Faq:
@@ -53,11 +82,13 @@ class Faq:
         directory: Path | str,
         thresholds: Thresholds | None = None,
         weights: Weights | None = None,
+        meaning: Meaning | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.thresholds = thresholds or Thresholds()
         self.weights = weights
-        self.matcher = build_matcher(self.directory, weights)
+        self.meaning = meaning
+        self.matcher = build_matcher(self.directory, weights, meaning=meaning)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -67,21 +98,24 @@ class Faq:
     def ask(self, question: str) -> Decision:
         """Decide how to reply to *question*.
 
-        Personal data in it (an ID or phone number) is left out of the matching. A message
-        refused for an out-of-scope topic may hold two questions ("电子社保卡怎么领？另外公积金
-        怎么取"): then its first question alone is answered if it can be, and the rest is passed
-        on as unanswered.
+        Personal data in it (an ID or phone number) is left out of the matching. A message may
+        hold two questions ("电子社保卡怎么领？另外公积金怎么取"): when one of them can be
+        answered and the other cannot, the one is answered and the other passed on as
+        unanswered.
         """
         matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
         text = without_personal_data(question)
         decision = decide(question, *matcher.rank(text), self.thresholds)
-        if decision.kind is Kind.FALLBACK and decision.analysis.out_of_scope:
-            parts = first_question(text)
-            if parts is not None:
-                head, rest = parts
-                first = decide(head, *matcher.rank(head), self.thresholds)
-                if first.kind is Kind.ANSWER:
-                    return replace(first, question=question, unanswered=rest)
+        parts = first_question(text)
+        if parts is None:
+            return decision
+        head, rest = parts
+        first = decide(head, *matcher.rank(head), self.thresholds)
+        second = decide(rest, *matcher.rank(rest), self.thresholds)
+        if first.kind is Kind.ANSWER and second.kind is not Kind.ANSWER:
+            return replace(first, question=question, unanswered=rest)
+        if second.kind is Kind.ANSWER and first.kind is not Kind.ANSWER:
+            return replace(second, question=question, unanswered=head.rstrip("?？﹖ "))
         return decision
 
     def reload(self) -> ReloadReport:
@@ -91,7 +125,7 @@ class Faq:
     def prepare(self) -> Matcher:
         """The knowledge base on disk now, loaded and indexed but not in use yet (slow: the
         bot runs this in a thread, ``use`` on its event loop)."""
-        return build_matcher(self.directory, self.weights, previous=self.matcher)
+        return build_matcher(self.directory, self.weights, self.matcher, self.meaning)
 
     def use(self, matcher: Matcher) -> ReloadReport:
         """Answer from *matcher* (made by ``prepare``) from now on; what changed."""

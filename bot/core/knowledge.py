@@ -15,10 +15,14 @@ import yaml
 from bot.core.text import normalize
 
 LEARNED_FILE = "learned.yaml"
+DECLINED_FILE = "declined.yaml"
+"""Example questions the bot must decline (near the topics, or everyday ones)."""
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_ID_CHARS = 64
 """Telegram's limit for a /start deep-link parameter."""
-MIN_QUESTIONS = 8
+MIN_QUESTIONS = 3
+ADVISED_QUESTIONS = 5
+"""``kb check`` warns about an entry with fewer phrasings than this."""
 MAX_TITLE_CHARS = 30
 MAX_CAPTION_CHARS = 1024
 ENTRY_FIELDS = frozenset(
@@ -81,11 +85,20 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A question the bot must decline, and where it is written."""
+
+    text: str
+    location: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
-    """The validated entries, in file order."""
+    """The validated entries, in file order, and the questions the bot must decline."""
 
     entries: tuple[Entry, ...]
     directory: Path
+    declined: tuple[Example, ...] = ()
     by_id: Mapping[str, Entry] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -554,7 +567,9 @@ def _entry_files(directory: Path) -> list[Path]:
         message = f"cannot open the knowledge folder: {error.strerror or error}"
     else:
         return sorted(
-            directory / name for name in names if name.endswith(".yaml") and name != LEARNED_FILE
+            directory / name
+            for name in names
+            if name.endswith(".yaml") and name not in (LEARNED_FILE, DECLINED_FILE)
         )
     raise KnowledgeError([Problem(folder, 0, message)])
 
@@ -622,6 +637,22 @@ def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int
     return taught
 
 
+def _declined(directory: Path, validator: _Validator) -> list[Example]:
+    path = directory / DECLINED_FILE
+    validator.file = str(path)
+    root = _read(path, validator, optional=True)
+    if root is None or root.value is None:
+        return []
+    items = root.value.get("declined") if isinstance(root.value, dict) else None
+    if items is None or not isinstance(items.value, list):
+        validator.problem(root.line, "declined.yaml needs a 'declined' list of questions")
+        return []
+    return [
+        Example(text, f"{path}:{line}")
+        for text, line in validator.texts(items, "declined", root.line)
+    ]
+
+
 def load_knowledge(directory: Path | str) -> KnowledgeBase:
     """Read, validate and return the knowledge base in *directory*.
 
@@ -658,11 +689,27 @@ def load_knowledge(directory: Path | str) -> KnowledgeBase:
             entries.append(entry)
             lines[entry.id] = entry_lines
     taught = _learned(directory, validator)
+    declined = _declined(directory, validator)
     # An unreadable file's entries are unknown: "related id does not exist" would only be noise.
     entries = _check_cross_references(entries, lines, taught, validator, related=not unread)
+    _check_declined(entries, declined, validator)
     if validator.problems:
         raise KnowledgeError(validator.problems)
-    return KnowledgeBase(tuple(entries), directory)
+    return KnowledgeBase(tuple(entries), directory, tuple(declined))
+
+
+def _check_declined(entries: list[Entry], declined: list[Example], validator: _Validator) -> None:
+    """A question cannot be both one to answer and one to decline."""
+    owner = {normalize(text): entry.id for entry in entries for text in entry.phrasings}
+    for example in declined:
+        entry_id = owner.get(normalize(example.text))
+        if entry_id is not None:
+            file, line = example.location.rsplit(":", 1)
+            message = (
+                f"declined question {example.text!r} is also a question of entry "
+                f"{entry_id!r}; keep it in one place"
+            )
+            validator.problems.append(Problem(file, int(line), message))
 
 
 def _check_cross_references(

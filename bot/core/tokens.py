@@ -453,6 +453,11 @@ class Segmenter:
                 aside.append(token)
         return self._content(raw), frozenset(self._content(aside))
 
+    def raw_words(self, normalized: str) -> list[str]:
+        """The words of *normalized* text as written: no synonym rewritten, no typo repaired,
+        no stopword dropped."""
+        return [token for token in self._raw(normalized, repair=False) if not token.isspace()]
+
     def _raw(self, normalized: str, *, repair: bool) -> list[str]:
         with _DICTIONARY.lock:
             _DICTIONARY.activate(self.lexicon)

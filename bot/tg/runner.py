@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.core.faq import Faq
+from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import KnowledgeError
 from bot.core.privacy import RedactingFilter
 from bot.storage.base import Storage
@@ -183,7 +183,13 @@ def run() -> int:
     enable_fault_handler()
     mask = TokenFilter(settings.token).clean
     try:
-        faq = Faq(settings.knowledge_dir, settings.thresholds)
+        meaning = Meaning.load(settings.semantic, settings.cache_dir)
+    except RuntimeError as error:
+        print(f"BOT_SEMANTIC=on, but {error}", file=sys.stderr)
+        return 2
+    log.info("Semantic matching: %s", "on" if meaning else "off")
+    try:
+        faq = Faq(settings.knowledge_dir, settings.thresholds, meaning=meaning)
     except KnowledgeError as error:
         print("The knowledge base has problems:", file=sys.stderr)
         for problem in error.problems:

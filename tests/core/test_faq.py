@@ -71,33 +71,37 @@ def test_the_first_of_two_questions_is_answered_and_the_rest_named(faq: Faq) -> 
     assert decision.question == "电子社保卡怎么领？另外公积金怎么取"
 
 
-@pytest.mark.parametrize(
-    "question", ["公积金怎么取？电子社保卡怎么领", "公积金怎么取", "电子社保卡能领公积金吗？"]
-)
-def test_an_out_of_scope_first_question_is_still_refused(faq: Faq, question: str) -> None:
-    decision = faq.ask(question)
+def test_an_out_of_scope_first_question_is_named_beside_the_answered_one(faq: Faq) -> None:
+    decision = faq.ask("公积金怎么取？电子社保卡怎么领")
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert decision.entry.id == "apply-e-card"
+    assert decision.unanswered == "公积金怎么取"
+
+
+def test_an_out_of_scope_question_alone_is_refused(faq: Faq) -> None:
+    decision = faq.ask("公积金怎么取")
     assert decision.kind is not Kind.ANSWER and decision.unanswered == ""
 
 
-@pytest.mark.parametrize("question", ["电子社保卡怎么激活", "支付宝里那个社保卡咋激活"])
-def test_activating_the_e_card_is_claiming_it(faq: Faq, question: str) -> None:
+@pytest.mark.parametrize(
+    "question", ["电子社保卡怎么激活", "支付宝里那个社保卡咋激活", "新社保卡怎么激活"]
+)
+def test_activating_a_card_is_declined_by_a_reviewed_example(faq: Faq, question: str) -> None:
+    # The article says how to claim the e-card, not how to activate a card: the reviewed
+    # questions to decline (knowledge/declined.yaml) hold "新领的社保卡怎么激活".
     decision = faq.ask(question)
+    assert decision.kind is Kind.FALLBACK
+    assert "激活" in decision.analysis.declined_words
+
+
+def test_a_term_brought_back_in_scope_does_not_veto(faq: Faq) -> None:
+    # 被骗 (being cheated) is out of scope, but next to 官方/正规 the question asks whether the
+    # e-card is official, which the knowledge base answers.
+    decision = faq.ask("电子社保卡是官方正规的吗，怕被骗")
     assert decision.kind is Kind.ANSWER and decision.entry is not None
-    assert decision.entry.id == "apply-e-card"
-
-
-@pytest.mark.parametrize("question", ["新社保卡怎么激活", "社保卡要去银行激活吗"])
-def test_activating_a_bank_card_is_not_covered(faq: Faq, question: str) -> None:
-    assert faq.ask(question).kind is not Kind.ANSWER
-
-
-def test_an_aside_brought_back_in_scope_weighs_as_an_ordinary_word(faq: Faq) -> None:
-    # 偷能量 (stealing Ant Forest energy) is out of scope, but not next to 社保卡: then it is an
-    # aside, and the question about the card's green energy is answered.
-    aside = faq.ask("我天天在蚂蚁森林偷能量，听说用电子社保卡也能给能量，咋领？")
-    assert aside.kind is Kind.ANSWER and aside.entry is not None
-    assert aside.entry.id == "green-energy"
-    assert faq.ask("蚂蚁森林怎么偷能量").kind is not Kind.ANSWER
+    assert decision.entry.id == "what-is-e-card"
+    refused = faq.ask("电子社保卡被骗了怎么办")
+    assert refused.kind is not Kind.ANSWER and refused.analysis.out_of_scope == ("被骗",)
 
 
 def test_an_id_number_in_a_question_does_not_stop_the_answer(faq: Faq) -> None:

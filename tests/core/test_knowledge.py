@@ -136,7 +136,7 @@ def test_every_problem_is_reported_with_its_line(write_kb: Callable[..., Path]) 
         "duplicate id 'dup'",
         "entry 'empty': answer is empty",
         "related id 'nowhere' does not exist",
-        "entry 'few': has 1 questions, needs at least 8",
+        "entry 'few': has 1 questions, needs at least 3",
         "id must be lowercase",
         "is also in entry 'dup'",
         "image file 'images/missing.png' does not exist",

@@ -58,7 +58,7 @@ def learned(directory: Path) -> list[dict[str, object]]:
 
 def test_teach_round_trip_with_undo(kb_dir: Path) -> None:
     faq = Faq(kb_dir)
-    question = "退休了每年都要在手机上弄一下那个"
+    question = "老头子年年得去折腾的那个事"
     assert faq.ask(question).entry is None
 
     result = teach(kb_dir, question, "pension-verification", now=NOW)
