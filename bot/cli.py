@@ -45,9 +45,11 @@ from bot.core.render import (
 from bot.core.review import review
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
+from bot.core.topics import benchmarks, score_topic
 
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
+DEFAULT_TOPICS = Path("tests/data/topics")
 CONSOLE = "console"
 """The console's one conversation."""
 DEMO_QUESTION = "电子社保卡怎么领"
@@ -301,6 +303,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if dialogues is not None:
         print(f"\nfollow-up questions ({dialogue_file}):")
         print(format_dialogue_report(evaluate_dialogues(faq, dialogues)))
+    topics = benchmarks(args.topics or DEFAULT_TOPICS)
+    if topics:
+        print(
+            f"\nnew topics ({args.topics or DEFAULT_TOPICS}; shipped knowledge: {faq.directory}):"
+        )
+        for benchmark in topics:
+            for score in score_topic(benchmark, faq.directory, faq.meaning, faq.thresholds):
+                print(score.line(), flush=True)
     return 0
 
 
@@ -426,6 +436,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help=f"follow-up accuracy on this dialogue file (default: {DEFAULT_DIALOGUE_FILE}, "
         "when it exists)",
+    )
+    evaluation.add_argument(
+        "--topics",
+        type=Path,
+        help=f"new-topic benchmarks in this folder (default: {DEFAULT_TOPICS}, when it exists)",
     )
     evaluation.set_defaults(handler=cmd_eval)
     report = commands.add_parser("report", help="usage figures and unanswered questions")

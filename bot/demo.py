@@ -111,6 +111,7 @@ def _bot(
         BOT_KNOWLEDGE_DIR=str(knowledge.resolve()),
         BOT_DATABASE=str(home / "demo.sqlite3"),
         BOT_LOG_LEVEL="INFO",
+        BOT_SEMANTIC="off",  # the same answers every run, at once
         PYTHONUNBUFFERED="1",
     )
     log = home / "bot.log"

@@ -262,6 +262,7 @@ def run_e2e(
                 "BOT_DATABASE": str(Path(folder) / "bench.sqlite3"),
                 "BOT_KNOWLEDGE_DIR": str(knowledge.resolve()),
                 "BOT_LOG_LEVEL": "WARNING",
+                "BOT_SEMANTIC": "off",
                 "BOT_ADMIN_IDS": "",
                 "BOT_WEBHOOK_URL": "",
             }

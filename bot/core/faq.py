@@ -118,6 +118,13 @@ class Faq:
             return replace(second, question=question, unanswered=head.rstrip("?？﹖ "))
         return decision
 
+    def add_meaning(self, meaning: Meaning) -> None:
+        """Use the sentence model from now on (indexing the phrasings first: slow the first
+        time, when no vector is cached)."""
+        matcher = build_matcher(self.directory, self.weights, self.matcher, meaning)
+        self.meaning = meaning
+        self.matcher = matcher
+
     def reload(self) -> ReloadReport:
         """Re-read the knowledge base; keep the old one on any error (``KnowledgeError``)."""
         return self.use(self.prepare())

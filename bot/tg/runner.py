@@ -7,6 +7,7 @@ import faulthandler
 import logging
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -164,6 +165,17 @@ def make_storage(settings: Settings) -> Storage:
     )
 
 
+def _add_meaning(faq: Faq, meaning: Meaning) -> None:
+    """Index the phrasings' sentence vectors, then answer with them too."""
+    started = time.monotonic()
+    try:
+        faq.add_meaning(meaning)
+    except Exception:  # the bot keeps answering from words alone
+        log.exception("Semantic matching could not start; answering from words alone.")
+        return
+    log.info("Semantic matching is on (ready in %.1f s).", time.monotonic() - started)
+
+
 def run() -> int:
     """Start the bot and serve until stopped (SIGINT/SIGTERM); return the exit code."""
     try:
@@ -187,14 +199,17 @@ def run() -> int:
     except RuntimeError as error:
         print(f"BOT_SEMANTIC=on, but {error}", file=sys.stderr)
         return 2
-    log.info("Semantic matching: %s", "on" if meaning else "off")
     try:
-        faq = Faq(settings.knowledge_dir, settings.thresholds, meaning=meaning)
+        faq = Faq(settings.knowledge_dir, settings.thresholds)
     except KnowledgeError as error:
         print("The knowledge base has problems:", file=sys.stderr)
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 1
+    if meaning is None:
+        log.info("Semantic matching is off.")
+    else:  # the first start embeds every phrasing (~20 s); the words answer meanwhile
+        threading.Thread(target=_add_meaning, args=(faq, meaning), daemon=True).start()
     application = build_application(settings, faq, make_storage(settings))
     log.info(
         "Starting with %d entries from %s (%s).",

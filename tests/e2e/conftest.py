@@ -82,6 +82,7 @@ class BotProcess:
             BOT_KNOWLEDGE_DIR=str(self.knowledge),
             BOT_ADMIN_IDS=self.admin_ids,
             BOT_LOG_LEVEL=self.log_level,
+            BOT_SEMANTIC="off",  # these tests are about Telegram; matching has its own
             PYTHONUNBUFFERED="1",
         )
         env.update(self.settings)

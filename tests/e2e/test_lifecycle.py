@@ -96,7 +96,11 @@ def _start(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
         for key, value in os.environ.items()
         if not key.startswith(("TELEGRAM_", "BOT_"))
     }
-    env.update(BOT_DATABASE=str(tmp_path / "data" / "x.sqlite3"), BOT_KNOWLEDGE_DIR=str(KNOWLEDGE))
+    env.update(
+        BOT_DATABASE=str(tmp_path / "data" / "x.sqlite3"),
+        BOT_KNOWLEDGE_DIR=str(KNOWLEDGE),
+        BOT_SEMANTIC="off",
+    )
     env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "bot", "run"],
