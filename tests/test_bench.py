@@ -31,6 +31,7 @@ def test_every_row_is_there(report: Report) -> None:
     expected = {
         "latency.matcher.shipped",
         "latency.bm25.shipped",
+        "latency.semantic.shipped",
         "accuracy.top1",
         "accuracy.decisions",
         "prefilter.shipped",

@@ -174,6 +174,10 @@ class Conversations:
             # 也这么领吗" only 领 is, and the answer would pass over the question.
             if not shared or 2 * len(shared) < len(words):
                 continue
+            # ...and hold no telling word that no entry uses (天气 in "今天天气怎么样").
+            known = frozenset().union(*(c.matched for c in combined.candidates))
+            if (words & combined.analysis.telling) - known:
+                continue
             if best is None or len(shared) > best[0]:  # on a tie, the broader reading
                 best = len(shared), combined
         return best[1] if best else None

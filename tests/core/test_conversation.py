@@ -187,17 +187,16 @@ def test_a_topic_removed_by_a_reload_is_forgotten_without_harm(admin_kb: Path) -
     faq = Faq(admin_kb)
     conversations = Conversations(faq)
     conversations.ask(1, "公积金怎么提取")
+    conversations.ask(2, "公积金贷款怎么办")
+    assert entry_of(conversations.last(2)) == "fund-loan"
     assert conversations.ask(1, "在哪里办").used_context
     path = admin_kb / "fund.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text[: text.index("  - id: fund-loan")], "utf-8")
-    faq.reload()
-    assert entry_of(conversations.last(1)) == "fund-withdraw"
-    conversations.ask(2, "公积金贷款怎么办")
     path.write_text(text.replace("id: fund-loan", "id: fund-credit"), "utf-8")
     faq.reload()
+    assert entry_of(conversations.last(1)) == "fund-withdraw"
     assert conversations.last(2) is None
-    assert conversations.ask(2, "要什么材料").decision.kind is not Kind.ANSWER
+    assert not conversations.ask(2, "去哪办").used_context
 
 
 def test_the_reply_says_which_topic_it_assumed_and_offers_the_others(faq: Faq) -> None:
@@ -221,7 +220,7 @@ def test_an_admins_own_entries_follow_up_too(admin_kb: Path) -> None:
     """Topics the shipped KB never had, written the way an admin writes them."""
     faq = Faq(admin_kb)
     conversations = Conversations(faq)
-    for question in ("在哪里办", "要什么材料"):
+    for question in ("在哪里办", "去哪办"):
         assert faq.ask(question).kind is not Kind.ANSWER
         conversations.ask(1, "公积金怎么提取")
         turn = conversations.ask(1, question)

@@ -60,7 +60,7 @@ INDEPENDENT_SETS = {
     "thirtyfourth": (0.89, 0.89),  # 91.7/91.7
     "thirtyninth": (0.98, 0.69),  # 100.0/71.7
     "thirtysecond": (0.88, 0.70),  # 90.5/72.2
-    "thirtyseventh": (0.95, 0.89),  # 97.6/91.7
+    "thirtyseventh": (0.93, 0.88),  # 97.6/91.7 (88.9 refused after issue 12 redacts more)
     "thirtysixth": (0.93, 0.86),  # 95.2/88.9
     "thirtythird": (0.94, 0.48),  # 96.2/50.0
     "twelfth": (0.93, 0.89),  # 95.7/91.7
