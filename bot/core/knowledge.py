@@ -615,15 +615,22 @@ def _raw_entries(
         yield item, defaults
 
 
-def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int]]:
-    path = directory / LEARNED_FILE
+def _listed(path: Path, key: str, validator: _Validator, what: str) -> _Node | None:
+    """The list under *key* of an optional file (None: no file, or a located problem)."""
     validator.file = str(path)
     root = _read(path, validator, optional=True)
     if root is None or root.value is None:
-        return []
-    items = root.value.get("learned") if isinstance(root.value, dict) else None
+        return None
+    items: _Node | None = root.value.get(key) if isinstance(root.value, dict) else None
     if items is None or not isinstance(items.value, list):
-        validator.problem(root.line, "learned.yaml needs a 'learned' list")
+        validator.problem(root.line, f"{path.name} needs a '{key}' list{what}")
+        return None
+    return items
+
+
+def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int]]:
+    items = _listed(directory / LEARNED_FILE, "learned", validator, "")
+    if items is None:
         return []
     taught = []
     for item in items.value:
@@ -639,17 +646,12 @@ def _learned(directory: Path, validator: _Validator) -> list[tuple[str, str, int
 
 def _declined(directory: Path, validator: _Validator) -> list[Example]:
     path = directory / DECLINED_FILE
-    validator.file = str(path)
-    root = _read(path, validator, optional=True)
-    if root is None or root.value is None:
-        return []
-    items = root.value.get("declined") if isinstance(root.value, dict) else None
-    if items is None or not isinstance(items.value, list):
-        validator.problem(root.line, "declined.yaml needs a 'declined' list of questions")
+    items = _listed(path, "declined", validator, " of questions")
+    if items is None:
         return []
     return [
         Example(text, f"{path}:{line}")
-        for text, line in validator.texts(items, "declined", root.line)
+        for text, line in validator.texts(items, "declined", items.line)
     ]
 
 
