@@ -427,11 +427,12 @@ class Matcher:
         return {token: self.weight(token, unknown, uncovered) for token in tokens}
 
     def rank(
-        self, question: str, limit: int = 5, *, leave_out: bool = False
+        self, question: str, limit: int = 5, *, leave_out: bool = False, meaning: bool = True
     ) -> tuple[Analysis, list[Candidate]]:
         """The best *limit* entries for *question*, best first, each scored in [0, 1]; the
         analysis holds the best question to decline and its score. With *leave_out*, the
-        question's own text is not scored where it is a phrasing (for calibration)."""
+        question's own text is not scored where it is a phrasing (for calibration); without
+        *meaning*, the sentence model is not asked (words only)."""
         analysis = self.analyse(question)
         tokens = frozenset(analysis.tokens)
         if not tokens or limit < 1:
@@ -450,9 +451,9 @@ class Matcher:
         scores = table.scores(query, joined, question if leave_out else None)
         if scores is None:
             return analysis, []
-        pool = max(limit, self.weights.semantic_pool) if self.semantic else limit
+        pool = max(limit, self.weights.semantic_pool) if self.semantic and meaning else limit
         found = table.best(scores, joined, pool)
-        if self.semantic is not None and not leave_out:
+        if self.semantic is not None and meaning and not leave_out:
             found, analysis = self._with_meaning(question, found, analysis)
         return analysis, [
             Candidate(self.kb.entries[number], score, text, tokens & table.vocabularies[number])
