@@ -29,7 +29,6 @@ class Trial:
     got: str | None
     """The best entry eligible to answer it (None: no entry, or a question to decline wins)."""
     score: float
-    runner_up: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,7 @@ def calibrate(matcher: Matcher, thresholds: Thresholds) -> Calibration:
     for text, expect in samples:
         decision = decide(text, *matcher.rank(text, leave_out=True), loose)
         got = decision.entry.id if decision.kind is Kind.ANSWER and decision.entry else None
-        runner_up = decision.candidates[1].entry.id if len(decision.candidates) > 1 else None
-        trials.append(Trial(text, expect, got, decision.score if got else 0.0, runner_up))
+        trials.append(Trial(text, expect, got, decision.score if got else 0.0))
     result = Calibration(thresholds.answer, tuple(trials))
     best = (float("-inf"), thresholds.answer)
     steps = round((HIGHEST - LOWEST) / STEP)

@@ -56,8 +56,3 @@ def idf(word: str) -> float:
     """The word's IDF in general Chinese text (high: rare and telling; 的 0.9, 怎么 4.4,
     天气 6.5, 公积金 8.4; a word the table lacks counts as rare)."""
     return _table().get(word, RARE_IDF)
-
-
-def load() -> None:
-    """Read the table now rather than at the first question."""
-    _table()

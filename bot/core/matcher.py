@@ -55,8 +55,6 @@ class Weights:
     answer: float = 0.8
     """An answer's or a step's sentence counts as a phrasing scored at this share (0: not at
     all): with an admin's three phrasings, much of what people ask is in the answer's words."""
-    strange: float = 1.1
-    """A word the knowledge base never uses is telling from this ``informative`` weight."""
     telling: float = 0.3
     """A word is telling from this ``informative`` weight on (天气 0.5; 怎么, 可以 less)."""
     semantic: float = 0.5
