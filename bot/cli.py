@@ -320,8 +320,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from bot.config import load_settings
     from bot.storage.keys import hash_key
-    from bot.storage.report import format_stats, format_unanswered, report_csv
     from bot.storage.sqlite import SqliteStorage
+    from bot.storage.stats import format_stats, format_unanswered, report_csv
 
     settings = load_settings(require_token=False)
     if not settings.database.is_file():

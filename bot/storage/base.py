@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.storage.report import Group, Stats
+from bot.storage.stats import Group, Stats
 
 
 @dataclass(frozen=True)

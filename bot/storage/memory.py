@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.core.privacy import PLACEHOLDERS
 from bot.storage.base import QuestionRecord
-from bot.storage.report import (
+from bot.storage.stats import (
     BEIJING_HOURS,
     EntryFigures,
     Group,

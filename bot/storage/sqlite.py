@@ -32,7 +32,7 @@ import aiosqlite
 from bot.core.privacy import PLACEHOLDERS, redact
 from bot.core.text import normalize
 from bot.storage.base import QuestionRecord
-from bot.storage.report import (
+from bot.storage.stats import (
     BEIJING_HOURS,
     EntryFigures,
     Group,

@@ -21,7 +21,7 @@ from bot.core.matcher import Matcher
 from bot.core.render import render_text
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, is_undo, teach_command
-from bot.storage.report import (
+from bot.storage.stats import (
     DEFAULT_STATS_DAYS,
     DEFAULT_UNANSWERED,
     MAX_DAYS,
@@ -32,8 +32,8 @@ from bot.storage.report import (
     format_unanswered,
     parse_count,
 )
+from bot.tg.context import faq_of, runtime_of, settings_of, storage_of
 from bot.tg.sending import Target, send_reply
-from bot.tg.state import faq_of, runtime_of, settings_of, storage_of
 
 log = logging.getLogger(__name__)
 

@@ -33,10 +33,10 @@ from bot.config import Settings
 from bot.core.faq import Faq
 from bot.storage.base import Storage
 from bot.tg import admin, errors, handlers
+from bot.tg.context import bot_data
 from bot.tg.groups import ADDRESSED
 from bot.tg.lanes import FairUpdateProcessor
 from bot.tg.ratelimit import RateLimiter
-from bot.tg.state import bot_data
 
 log = logging.getLogger(__name__)
 

@@ -41,10 +41,10 @@ from bot.core.render import (
 )
 from bot.core.text import normalize
 from bot.storage.base import QuestionRecord, Storage
-from bot.tg.callbacks import MAX_BYTES, Pressed, decode, resolve, short_ref
+from bot.tg.callback_data import MAX_BYTES, Pressed, decode, resolve, short_ref
+from bot.tg.context import conversations_of, faq_of, runtime_of, storage_of
 from bot.tg.groups import question_text
 from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
-from bot.tg.state import conversations_of, faq_of, runtime_of, storage_of
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from telegram.error import BadRequest
 from bot.core.knowledge import Image
 from bot.core.render import Reply, split_html, truncate_caption
 from bot.storage.base import Storage
-from bot.tg.callbacks import encode
+from bot.tg.callback_data import encode
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from bot.core.render import HOTLINE, MESSAGE_LIMIT
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, teach_command
 from bot.storage.base import QuestionRecord
-from bot.storage.report import MAX_DAYS, MAX_UNANSWERED
-from bot.tg import admin, state
+from bot.storage.stats import MAX_DAYS, MAX_UNANSWERED
+from bot.tg import admin, context
 from bot.tg.errors import APOLOGY
 from tests.storage.test_durability import corrupt_pages
 from tests.storage.test_sqlite import exclusive_lock
@@ -366,7 +366,7 @@ async def test_refused_commands_are_logged_without_flooding_the_log(
             await harness.say("/teach 问题 => x", user_id=user, chat_id=user)
     assert harness.request.texts() == [admin.ADMIN_ONLY] * 70  # everyone is still told
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == state.REFUSALS_LOGGED_PER_MINUTE
+    assert len(warnings) == context.REFUSALS_LOGGED_PER_MINUTE
     assert sum(f"from user {USER_ID} " in line for line in warnings) == 1
     assert "49 more refused since the last such line" in warnings[1]
     assert len([r for r in caplog.records if r.levelno == logging.DEBUG]) == 60

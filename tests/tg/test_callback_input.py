@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.decision import Thresholds
-from bot.tg.callbacks import decode
+from bot.tg.callback_data import decode
 from bot.tg.errors import APOLOGY
 from tests.tg.conftest import (
     GROUP_ID,
