@@ -14,11 +14,11 @@ from functools import partial
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.core.knowledge import KnowledgeError
 from bot.core.matcher import Matcher
 from bot.core.render import render_text
+from bot.core.strings_zh import ADMIN_ONLY, PRIVATE_ONLY
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, is_undo, teach_command
 from bot.storage.stats import (
@@ -32,15 +32,11 @@ from bot.storage.stats import (
     format_unanswered,
     parse_count,
 )
-from bot.tg.context import faq_of, runtime_of, settings_of, storage_of
+from bot.tg.context import Context
 from bot.tg.sending import Target, send_reply
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
-
-ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
-PRIVATE_ONLY = "管理员命令请在和我的私聊里使用：统计和用户的提问不宜发到群里。"
 # /reload answers in English, the language of `kb check` and of every problem it lists.
 RELOAD_FAILED = (
     "The knowledge base has {count} problem(s); nothing was loaded and the previous version "
@@ -92,7 +88,7 @@ async def _reply(update: Update, context: Context, text: str) -> None:
     if message is None:
         return
     target = Target.of(message, quote=_in_group(update))
-    await send_reply(context.bot, target, render_text(text), storage_of(context))
+    await send_reply(context.bot, target, render_text(text), context.bot_data.storage)
 
 
 async def _admin(update: Update, context: Context) -> int | None:
@@ -100,7 +96,7 @@ async def _admin(update: Update, context: Context) -> int | None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     command = ((message.text or "").split(maxsplit=1) or [""])[0] if message else ""
     command = command.partition("@")[0] or "an admin command"
-    if user is None or user.id not in settings_of(context).admin_ids:
+    if user is None or user.id not in context.bot_data.settings.admin_ids:
         _log_refusal(context, command, user.id if user else None, chat.type if chat else None)
         await _reply(update, context, ADMIN_ONLY)
         return None
@@ -115,7 +111,7 @@ def _log_refusal(context: Context, command: str, user_id: int | None, chat: str 
     """A refused admin command, on record without flooding the log: once per user in
     ``REFUSAL_LOG_SECONDS`` and ``REFUSALS_LOGGED_PER_MINUTE`` in all; the rest are counted
     into the next line."""
-    refusals = runtime_of(context).refusals
+    refusals = context.bot_data.runtime.refusals
     refusals.unlogged += 1
     if not refusals.per_user.allow(user_id) or not refusals.overall.allow():
         log.debug("Refused %s from user %s (not logged: too many).", command, user_id)
@@ -138,8 +134,8 @@ async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]
     except Exception as error:  # storage never raises; this is the last line of defence
         log.exception("Reading the %s failed", what)
         return STORAGE_ERROR.format(what=what, error=type(error).__name__)
-    if not storage_of(context).available:
-        return STORAGE_DOWN.format(database=settings_of(context).database, what=what)
+    if not context.bot_data.storage.available:
+        return STORAGE_DOWN.format(database=context.bot_data.settings.database, what=what)
     return text
 
 
@@ -147,7 +143,7 @@ async def _reload(context: Context, admin_id: int) -> tuple[str, str | None]:
     """Re-read the FAQ (the caller holds the reload lock) in a thread, for at most
     ``RELOAD_SECONDS``: the admin's text, and the failure for the admin log (None when it
     worked). A reload that ran out of time is left to finish in its thread, unused."""
-    faq, runtime = faq_of(context), runtime_of(context)
+    faq, runtime = context.bot_data.faq, context.bot_data.runtime
     if runtime.reloading is not None and not runtime.reloading.done():
         log.warning("Reload by %s refused: the previous one is still running.", admin_id)
         return RELOAD_BUSY, "failed: the previous reload is still running"
@@ -192,13 +188,13 @@ def _taught(result: TeachResult, failure: str | None) -> str:
 
 
 async def _stats_text(context: Context, days: int) -> str:
-    kb = faq_of(context).kb
-    stats = await storage_of(context).stats(days)
+    kb = context.bot_data.faq.kb
+    stats = await context.bot_data.storage.stats(days)
     return format_stats(stats, {entry.id: entry.title for entry in kb.entries})
 
 
 async def _unanswered_text(context: Context, limit: int) -> str:
-    groups = await storage_of(context).unanswered(limit)
+    groups = await context.bot_data.storage.unanswered(limit)
     if groups is None:
         return UNREADABLE.format(what="未回答的问题")
     return format_unanswered(groups)
@@ -212,9 +208,9 @@ async def reload(update: Update, context: Context) -> None:
     admin_id = await _admin(update, context)
     if admin_id is None:
         return
-    async with runtime_of(context).reload_lock:
+    async with context.bot_data.runtime.reload_lock:
         text, failure = await _reload(context, admin_id)
-    await storage_of(context).record_admin_action(admin_id, "reload", failure or text)
+    await context.bot_data.storage.record_admin_action(admin_id, "reload", failure or text)
     await _reply(update, context, text)
 
 
@@ -254,9 +250,9 @@ async def teach(update: Update, context: Context) -> None:
     if not text:
         await _reply(update, context, TEACH_USAGE)
         return
-    faq = faq_of(context)
+    faq = context.bot_data.faq
     failure = None
-    async with runtime_of(context).reload_lock:
+    async with context.bot_data.runtime.reload_lock:
         result = await asyncio.to_thread(teach_command, faq.directory, text)
         if result.ok:
             _, failure = await _reload(context, admin_id)
@@ -266,5 +262,5 @@ async def teach(update: Update, context: Context) -> None:
     if failure is not None:
         detail += f"\nreload {failure}"
     action = "teach undo" if is_undo(text) else "teach"
-    await storage_of(context).record_admin_action(admin_id, action, detail)
+    await context.bot_data.storage.record_admin_action(admin_id, action, detail)
     await _reply(update, context, _taught(result, failure))

@@ -7,14 +7,12 @@ import logging
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.core.render import HOTLINE
+from bot.core.strings_zh import APOLOGY
+from bot.tg.context import Context
 from bot.tg.ratelimit import NotSentWhileStopping
 
 log = logging.getLogger(__name__)
-
-APOLOGY = f"抱歉，刚才出了点问题，请稍后再试一次。着急的话，可以拨打人社服务热线 {HOTLINE}。"
 
 
 def describe(update: object) -> str:
@@ -33,7 +31,7 @@ def describe(update: object) -> str:
     return f"update {update.update_id} ({kind}, {chat.type if chat else 'no'} chat)"
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log an error with its context and send the user a short apology."""
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
         log.info("Cannot write to the chat of %s: %s", describe(update), context.error)

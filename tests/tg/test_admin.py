@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.core import strings_zh as zh
 from bot.core.knowledge import KnowledgeError, Problem
-from bot.core.render import HOTLINE, MESSAGE_LIMIT
+from bot.core.strings_zh import APOLOGY, HOTLINE
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, teach_command
 from bot.storage.base import QuestionRecord
 from bot.storage.stats import MAX_DAYS, MAX_UNANSWERED
 from bot.tg import admin, context
-from bot.tg.errors import APOLOGY
+from bot.tg.html import MESSAGE_LIMIT
 from tests.storage.test_durability import corrupt_pages
 from tests.storage.test_sqlite import exclusive_lock
 from tests.tg.conftest import (
@@ -346,7 +347,7 @@ async def test_everyone_else_is_refused_and_logged(
     kb = harness.faq.kb
     with caplog.at_level(logging.WARNING, logger="bot.tg.admin"):
         await harness.say(command, user_id=USER_ID)
-    assert harness.request.texts() == [admin.ADMIN_ONLY]
+    assert harness.request.texts() == [zh.ADMIN_ONLY]
     name = command.split()[0]
     assert any(f"Refused {name} from user {USER_ID}" in r.getMessage() for r in caplog.records), (
         caplog.text
@@ -364,7 +365,7 @@ async def test_refused_commands_are_logged_without_flooding_the_log(
             await harness.say("/stats", user_id=USER_ID, chat_id=USER_ID)
         for user in range(5000, 5020):
             await harness.say("/teach 问题 => x", user_id=user, chat_id=user)
-    assert harness.request.texts() == [admin.ADMIN_ONLY] * 70  # everyone is still told
+    assert harness.request.texts() == [zh.ADMIN_ONLY] * 70  # everyone is still told
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == context.REFUSALS_LOGGED_PER_MINUTE
     assert sum(f"from user {USER_ID} " in line for line in warnings) == 1
@@ -390,7 +391,7 @@ async def test_unreadable_figures_are_not_reported_as_nobody_asking(tmp_path: Pa
 async def test_admins_are_asked_to_use_a_private_chat(harness: Harness) -> None:
     message = await harness.say("/unanswered@esscard_test_bot", user_id=ADMIN_ID, chat_id=GROUP_ID)
     [reply] = harness.request.of("sendMessage")
-    assert reply.params["text"] == admin.PRIVATE_ONLY
+    assert reply.params["text"] == zh.PRIVATE_ONLY
     assert reply.params["reply_parameters"]["message_id"] == message["message_id"]
 
 

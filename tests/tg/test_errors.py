@@ -8,10 +8,11 @@ from typing import cast
 
 import pytest
 from telegram.error import NetworkError
-from telegram.ext import ContextTypes
 
 from bot.core.decision import Decision
-from bot.tg.errors import APOLOGY, on_error
+from bot.core.strings_zh import APOLOGY
+from bot.tg.context import Context
+from bot.tg.errors import on_error
 from tests.tg.conftest import BOT_USERNAME, GROUP_ID, TOKEN, Harness
 
 
@@ -90,7 +91,7 @@ async def test_an_unreachable_api_while_polling_is_one_warning_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     error = NetworkError("httpx.ConnectError: All connection attempts failed")
-    context = cast(ContextTypes.DEFAULT_TYPE, SimpleNamespace(error=error))
+    context = cast(Context, SimpleNamespace(error=error))
     with caplog.at_level(logging.INFO, logger="bot.tg.errors"):
         await on_error(None, context)
     [record] = caplog.records

@@ -41,9 +41,9 @@ async def read_stats(
     after = (stamp(since),)
     doing = "reading the figures"
     totals = await read(
-        "SELECT count(*), total(decision = 'answer'), total(decision = 'suggest'), "
-        "total(decision = 'fallback'), count(DISTINCT user_hash), total(private != '') "
-        "FROM questions WHERE at >= ?",
+        "SELECT total(decision != 'small_talk'), total(decision = 'answer'), "
+        "total(decision = 'suggest'), total(decision = 'fallback'), count(DISTINCT user_hash), "
+        "total(private != ''), total(decision = 'small_talk') FROM questions WHERE at >= ?",
         after,
         doing,
     )
@@ -85,7 +85,7 @@ async def read_stats(
         (EntryFigures(entry_id, **values) for entry_id, values in figures.items()),
         key=lambda f: (-f.served, -(f.up + f.down), f.entry_id),
     )
-    count, answered, suggested, fallback, users, private = totals[0]
+    count, answered, suggested, fallback, users, private, small_talk = totals[0]
     return Stats(
         days=days,
         since=since,
@@ -94,6 +94,7 @@ async def read_stats(
         answered=int(answered),
         suggested=int(suggested),
         fallback=int(fallback),
+        small_talk=int(small_talk),
         users=int(users),
         none_of_these=none_of_these,
         private=int(private),

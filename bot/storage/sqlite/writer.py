@@ -529,7 +529,11 @@ class SqliteStorage:
         return None if old is None else self._hash(b"legacy:", str(old))
 
     async def log_question(self, record: QuestionRecord) -> int | None:
-        """Queue a question; return its id at once (None if it cannot be queued)."""
+        """Queue a question; return its id at once (None if it cannot be queued).
+
+        The use case has redacted the record already (``service.read_question``); redacting
+        again here is the last safety net before the disk, for a record that came another way,
+        and costs next to nothing on text with no digits left."""
         try:
             text = redact(record.text[:MAX_TEXT_CHARS])
             normalized = redact(record.normalized[:MAX_TEXT_CHARS])
