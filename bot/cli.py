@@ -43,10 +43,12 @@ from bot.core.strings_zh import (
     CONSOLE_BANNER,
     CONSOLE_IMAGE,
     CONSOLE_NOT_STORED,
+    CONSOLE_PROMPT,
     CONSOLE_TAUGHT,
     CONSOLE_TAUGHT_NOT_LOADED,
     NONE_OF_THESE_TEXT,
     THANKS_UP,
+    UNREADABLE_GROUPS,
 )
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
@@ -56,7 +58,6 @@ DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
 DEFAULT_TOPICS = Path("tests/data/topics")
 DEMO_QUESTION = "电子社保卡怎么领"
-UNREADABLE_GROUPS = "⚠️ 未回答的问题读不出来（数据库出错，见上面的日志）。"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -235,7 +236,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             buttons = []
             print("\n" + _show(reply, buttons) + "\n")
         try:
-            line = input("你：").strip()
+            line = input(CONSOLE_PROMPT).strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0

@@ -87,6 +87,29 @@ SLOW_DOWN = "消息太多太快，我回答不过来，有几条只好跳过了�
 APOLOGY = f"抱歉，刚才出了点问题，请稍后再试一次。着急的话，可以拨打人社服务热线 {HOTLINE}。"
 ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
 PRIVATE_ONLY = "管理员命令请在和我的私聊里使用：统计和用户的提问不宜发到群里。"
+# -- admins --------------------------------------------------------------------------------
+
+BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。"
+BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。"
+STORAGE_DOWN = (
+    "⚠️ 数据库（{database}）现在用不了，{what}读不出来。机器人照常回答问题，只是暂时不记录。"
+    "原因见日志（搜索 Storage problem）。"
+)
+STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
+UNREADABLE = (
+    "⚠️ 数据库现在读不出来，{what}看不到：这不等于没有。机器人照常回答问题，"
+    "原因见日志（搜索 Storage problem）。"
+)
+TAUGHT = "知识库已重新加载，现在就生效。"
+TAUGHT_NOT_LOADED = (
+    "⚠️ learned.yaml 已经改好，但知识库没能重新加载，新问法还没生效。发 /reload 可以看到问题所在。"
+)
+WHAT_STATS = "统计"
+WHAT_UNANSWERED = "未回答的问题"
+UNREADABLE_GROUPS = "⚠️ 未回答的问题读不出来（数据库出错，见上面的日志）。"
+
+# -- Telegram command menus ----------------------------------------------------------------
+
 COMMAND_START = "开始：欢迎和分类菜单"
 COMMAND_MENU = "按分类浏览全部问题"
 COMMAND_ASK = "提问，例如 /ask 电子社保卡怎么领"
@@ -102,6 +125,7 @@ CONSOLE_BANNER = (
     "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单；"
     "/teach 问题 => 条目id 教新问法；quit 退出。"
 )
+CONSOLE_PROMPT = "你："
 CONSOLE_NOT_STORED = "（控制台试用：什么也没有记录。）"
 CONSOLE_IMAGE = "[图片] {where}  {caption}"
 CONSOLE_TAUGHT = "{message}\n已写入 {where}，现在就生效。"

@@ -15,6 +15,7 @@ from functools import partial
 from telegram import Update
 from telegram.constants import ChatType
 
+from bot.core import strings_zh as zh
 from bot.core.knowledge import KnowledgeError
 from bot.core.matcher import Matcher
 from bot.core.render import render_text
@@ -53,21 +54,8 @@ RELOAD_BUSY = (
 )
 RELOAD_SECONDS = 30.0
 """How long a reload may take (the shipped knowledge base: well under a second)."""
-BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。\n" + STATS_USAGE
-BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。\n" + UNANSWERED_USAGE
-STORAGE_DOWN = (
-    "⚠️ 数据库（{database}）现在用不了，{what}读不出来。机器人照常回答问题，只是暂时不记录。"
-    "原因见日志（搜索 Storage problem）。"
-)
-STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
-UNREADABLE = (
-    "⚠️ 数据库现在读不出来，{what}看不到：这不等于没有。机器人照常回答问题，"
-    "原因见日志（搜索 Storage problem）。"
-)
-TAUGHT = "知识库已重新加载，现在就生效。"
-TAUGHT_NOT_LOADED = (
-    "⚠️ learned.yaml 已经改好，但知识库没能重新加载，新问法还没生效。发 /reload 可以看到问题所在。"
-)
+BAD_DAYS = zh.BAD_DAYS + "\n" + STATS_USAGE
+BAD_COUNT = zh.BAD_COUNT + "\n" + UNANSWERED_USAGE
 
 
 def _in_group(update: Update) -> bool:
@@ -133,9 +121,9 @@ async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]
         text = await report()  # first: it waits for a reopening database
     except Exception as error:  # storage never raises; this is the last line of defence
         log.exception("Reading the %s failed", what)
-        return STORAGE_ERROR.format(what=what, error=type(error).__name__)
+        return zh.STORAGE_ERROR.format(what=what, error=type(error).__name__)
     if not context.bot_data.storage.available:
-        return STORAGE_DOWN.format(database=context.bot_data.settings.database, what=what)
+        return zh.STORAGE_DOWN.format(database=context.bot_data.settings.database, what=what)
     return text
 
 
@@ -183,8 +171,8 @@ def _taught(result: TeachResult, failure: str | None) -> str:
     if not result.ok:
         return result.message
     if failure is not None:
-        return f"{result.message}\n\n{TAUGHT_NOT_LOADED}"
-    return f"{result.message}\n{TAUGHT}"
+        return f"{result.message}\n\n{zh.TAUGHT_NOT_LOADED}"
+    return f"{result.message}\n{zh.TAUGHT}"
 
 
 async def _stats_text(context: Context, days: int) -> str:
@@ -196,7 +184,7 @@ async def _stats_text(context: Context, days: int) -> str:
 async def _unanswered_text(context: Context, limit: int) -> str:
     groups = await context.bot_data.storage.unanswered(limit)
     if groups is None:
-        return UNREADABLE.format(what="未回答的问题")
+        return zh.UNREADABLE.format(what=zh.WHAT_UNANSWERED)
     return format_unanswered(groups)
 
 
@@ -224,7 +212,7 @@ async def stats(update: Update, context: Context) -> None:
         await _reply(update, context, BAD_DAYS.format(value=value, maximum=MAX_DAYS))
         return
     await _reply(
-        update, context, await _read(context, "统计", partial(_stats_text, context, days))
+        update, context, await _read(context, zh.WHAT_STATS, partial(_stats_text, context, days))
     )
 
 
@@ -237,7 +225,7 @@ async def unanswered(update: Update, context: Context) -> None:
     if limit is None:
         await _reply(update, context, BAD_COUNT.format(value=value, maximum=MAX_UNANSWERED))
         return
-    text = await _read(context, "未回答的问题", partial(_unanswered_text, context, limit))
+    text = await _read(context, zh.WHAT_UNANSWERED, partial(_unanswered_text, context, limit))
     await _reply(update, context, text)
 
 

@@ -215,7 +215,7 @@ async def test_teach_round_trip_on_the_shipped_knowledge(kb_copy: Path, tmp_path
         reply = await as_admin(harness, f"/teach {LOST_JOB} => unemployment-benefits")
         assert reply.splitlines() == [
             f"学会了：「{LOST_JOB}」→「{title}」（unemployment-benefits）。撤销请发 /teach undo。",
-            admin.TAUGHT,
+            zh.TAUGHT,
         ]
         learned = yaml.safe_load((kb_copy / "learned.yaml").read_text("utf-8"))["learned"]
         assert [(item["question"], item["id"]) for item in learned] == [
@@ -383,9 +383,7 @@ async def test_unreadable_figures_are_not_reported_as_nobody_asking(tmp_path: Pa
         corrupt_pages(database)
         reply = await as_admin(harness, "/stats")
         assert "还没有人提问" not in reply and "读不出来（corrupt）" in reply
-        assert await as_admin(harness, "/unanswered") == admin.UNREADABLE.format(
-            what="未回答的问题"
-        )
+        assert await as_admin(harness, "/unanswered") == zh.UNREADABLE.format(what="未回答的问题")
 
 
 async def test_admins_are_asked_to_use_a_private_chat(harness: Harness) -> None:
@@ -445,10 +443,10 @@ async def test_database_folder_that_cannot_be_created(tmp_path: Path, kb_dir: Pa
         assert HOTLINE in await ask(harness, "护照怎么办理")
         await harness.press("e:e-card-uses")
         assert harness.request.texts()[-1].startswith("<b>电子社保卡能做什么</b>")
-        assert await as_admin(harness, "/stats") == admin.STORAGE_DOWN.format(
+        assert await as_admin(harness, "/stats") == zh.STORAGE_DOWN.format(
             database=database, what="统计"
         )
-        assert await as_admin(harness, "/unanswered") == admin.STORAGE_DOWN.format(
+        assert await as_admin(harness, "/unanswered") == zh.STORAGE_DOWN.format(
             database=database, what="未回答的问题"
         )
         reply = await as_admin(harness, "/teach 护照怎么办理 => apply-e-card")
@@ -465,9 +463,9 @@ async def test_a_failing_read_is_explained(
 
     monkeypatch.setattr(harness.storage, "stats", broken)
     monkeypatch.setattr(harness.storage, "unanswered", broken)
-    expected = admin.STORAGE_ERROR.format(what="统计", error="RuntimeError")
+    expected = zh.STORAGE_ERROR.format(what="统计", error="RuntimeError")
     assert await as_admin(harness, "/stats") == expected
-    expected = admin.STORAGE_ERROR.format(what="未回答的问题", error="RuntimeError")
+    expected = zh.STORAGE_ERROR.format(what="未回答的问题", error="RuntimeError")
     assert await as_admin(harness, "/unanswered") == expected
 
 
