@@ -33,7 +33,7 @@ from bot.core.render import (
     render_text,
     render_welcome,
 )
-from bot.core.service import Incoming
+from bot.core.service import INLINE_RESULTS, Incoming
 from bot.core.strings_zh import (
     ASK_EXAMPLE,
     GROUP_EXAMPLE,
@@ -46,8 +46,6 @@ from bot.core.strings_zh import (
     OPEN_IN_BOT,
     SLOW_DOWN,
     STALE_BUTTON,
-    THANKS_DOWN,
-    THANKS_UP,
     UNKNOWN_COMMAND,
 )
 from bot.core.text import normalize
@@ -59,9 +57,7 @@ from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
 
 log = logging.getLogger(__name__)
 
-INLINE_RESULTS = 5
 INLINE_DESCRIPTION_CHARS = 60
-__all__ = ["THANKS_DOWN", "THANKS_UP"]  # tests read the replies a vote gets from here
 
 
 def _in_group(update: Update) -> bool:
