@@ -14,6 +14,9 @@ from bot.tg.ratelimit import NotSentWhileStopping
 
 log = logging.getLogger(__name__)
 
+_EXPIRED_QUERY = "query is too old"
+"""Telegram's words for an inline query or button press that can no longer be answered."""
+
 
 def describe(update: object) -> str:
     """Where an error happened, without message text or personal data."""
@@ -35,6 +38,10 @@ async def on_error(update: object, context: Context) -> None:
     """Log an error with its context and send the user a short apology."""
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
         log.info("Cannot write to the chat of %s: %s", describe(update), context.error)
+        return
+    if isinstance(context.error, BadRequest) and _EXPIRED_QUERY in context.error.message.lower():
+        # An inline query or button press answered too late, or an id Telegram never issued.
+        log.info("Could not answer %s: %s", describe(update), context.error)
         return
     if isinstance(context.error, NotSentWhileStopping):  # an apology would not get out either
         log.warning("A reply to %s was not sent: %s.", describe(update), context.error)
