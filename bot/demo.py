@@ -243,7 +243,7 @@ def _keep_running(process: subprocess.Popen[bytes], url: str, log: Path, say: Sa
     say(
         "\nThe fake Telegram and the bot keep running; stop them with Ctrl-C. Be a user with "
         "curl (the control API is described in tests/fakebotapi/server.py):\n"
-        f"  curl -s {url}/_test/push/message -d '{push}'\n"
+        f"  curl -s {url}/_test/send_text -d '{push}'\n"
         f"  curl -s {url}/_test/messages -d '{{\"chat_id\": 1003}}'\n"
         f"The bot's log: {log}"
     )

@@ -63,7 +63,7 @@ class BotProcess:
         self.admin_ids = admin_ids
         self.mark = 0
         self.server = FakeBotApiServer(TOKEN, username=USERNAME)
-        self.api = FakeBotApi(self.server.url)  # replaced once the server has its port
+        self.api: FakeBotApi = self.server.client(timeout=WAIT)
         self.process: subprocess.Popen[bytes] | None = None
 
     # -------------------------------------------------------------- lifecycle
@@ -92,7 +92,6 @@ class BotProcess:
         """Start the fake, then the bot; return once the bot says it is ready."""
         shutil.copytree(KNOWLEDGE, self.knowledge)
         self.server.start()
-        self.api = self.server.client(timeout=WAIT)
         with self.stderr_path.open("wb") as err, self.stdout_path.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],

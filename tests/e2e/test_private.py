@@ -30,7 +30,7 @@ def test_a_question_is_answered_with_title_steps_source_and_picture(bot: BotProc
 
     # The picture of the steps follows the text: the image file of the knowledge folder.
     assert picture["caption"] == "在支付宝首页搜“电子社保卡”，进页面后按提示领取"
-    stored = bot.server.telegram.files[picture["photo"][-1]["file_id"]].data
+    stored = bot.server.telegram.files[picture["photo"][-1]["file_id"]]
     assert stored == (KNOWLEDGE / "images" / "apply-e-card.png").read_bytes()
 
     # Asked again, the picture goes by the file_id Telegram gave it; nothing is re-uploaded.

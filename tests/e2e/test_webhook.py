@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 def post(url: str, update: dict[str, object], secret: str | None) -> int:
-    """POST *update* as Telegram would (*secret*: its header, None: none); the HTTP status."""
+    """POST *update* as Telegram would (*secret*: its header, None: none); the HTTP status (0:
+    refused)."""
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
@@ -37,6 +38,8 @@ def post(url: str, update: dict[str, object], secret: str | None) -> int:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code
+    except urllib.error.URLError:  # the web server starts after setWebhook
+        return 0
 
 
 @contextlib.contextmanager

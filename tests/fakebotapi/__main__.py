@@ -6,10 +6,9 @@ Prints `FAKEBOTAPI_URL=http://127.0.0.1:PORT` (flushed) once it listens; stops o
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import signal
+import threading
 
 from .server import DEFAULT_TOKEN, FakeBotApiServer
 
@@ -21,32 +20,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default=os.environ.get("TELEGRAM_BOT_TOKEN") or DEFAULT_TOKEN)
     parser.add_argument("--username", default="esscard_test_bot")
-    parser.add_argument(
-        "--no-privacy", action="store_true", help="the bot sees every group message"
-    )
-    parser.add_argument(
-        "--lenient-chats", action="store_true", help="sending to an unseen chat id works"
-    )
     args = parser.parse_args(argv)
-    server = FakeBotApiServer(
-        args.token,
-        host=args.host,
-        port=args.port,
-        username=args.username,
-        privacy_mode=not args.no_privacy,
-        strict_chats=not args.lenient_chats,
-    )
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await server.serve(lambda url: print(f"FAKEBOTAPI_URL={url}", flush=True))
-
-    asyncio.run(run())
+    server = FakeBotApiServer(args.token, host=args.host, port=args.port, username=args.username)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"FAKEBOTAPI_URL={server.start()}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
 
 
 if __name__ == "__main__":

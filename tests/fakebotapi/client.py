@@ -1,29 +1,48 @@
-"""A stdlib (urllib) client of the fake's /_test control API, for tests and benchmarks.
+"""What a test does to the fake: users write, press buttons and add the bot to groups; faults;
+and what the bot did (the call log, its messages), with waits.
 
-    api = FakeBotApi(url)
+    api = server.client()
     pushed = api.send_text(1001, "社保卡丢了怎么办")
     (reply,) = api.wait_for(1001, 1, since=pushed.seq)
-    api.press(reply, "more")
+    api.press(reply, text="👍 有用")
 
-Every method blocks. In an async test whose bot runs on the same event loop, use the
-`api.aio` twin (`await api.aio.wait_for(...)`), which runs the same call in a thread.
+It works in the test's process, on the fake's own state (results are the fake's dicts: read
+them, do not change them); the server offers the same methods over HTTP under /_test/.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import json
-import urllib.error
-import urllib.request
+import re
+import time
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-JSON = dict[str, Any]
+from .state import JSON, Fault
+from .telegram_html import utf16_len
+
+if TYPE_CHECKING:
+    from .server import FakeBotApiServer
+
+_COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
+_MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}")
+_RIGHTS = [
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+]
 
 
 class FakeBotApiError(RuntimeError):
-    """The control API refused a call (bad arguments, no such message or button, ...)."""
+    """A test used the fake wrongly (no such message, no such button, ...)."""
 
 
 class WaitTimeout(AssertionError):
@@ -51,96 +70,100 @@ class Pushed:
 
     @property
     def query_id(self) -> str | None:
-        """The callback or inline query id, if the push was one."""
-        for kind in ("callback_query", "inline_query"):
-            if kind in self.update:
-                return str(self.update[kind]["id"])
-        return None
+        """The callback query id, if the push was a button press."""
+        query = self.update.get("callback_query")
+        return str(query["id"]) if query else None
 
 
 def group(chat_id: int = -1001234567890, title: str = "测试群", kind: str = "supergroup") -> JSON:
-    """A group or supergroup chat spec for `chat=`."""
+    """A group or supergroup chat for `chat=`."""
     return {"id": chat_id, "type": kind, "title": title}
 
 
-def entity(text: str, part: str, kind: str = "text_mention", **extra: Any) -> JSON:
-    """An entity over the first `part` in `text` (UTF-16 offsets); text_mention means the bot."""
-
-    def units(s: str) -> int:
-        return len(s.encode("utf-16-le")) // 2
-
+def entity(text: str, part: str, kind: str = "mention") -> JSON:
+    """An entity over the first `part` in `text` (UTF-16 offsets, as Telegram counts)."""
     start = text.index(part)
-    return {"type": kind, "offset": units(text[:start]), "length": units(part), **extra}
+    return {"type": kind, "offset": utf16_len(text[:start]), "length": utf16_len(part)}
+
+
+def _entities(text: str) -> list[JSON]:
+    """The bot_command and mention entities Telegram finds in a text."""
+    found = [
+        {"type": kind, "offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0))}
+        for kind, pattern in (("bot_command", _COMMAND), ("mention", _MENTION))
+        for m in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda e: int(e["offset"]))
 
 
 class FakeBotApi:
-    """Drive and inspect a fake Bot API server through its control API."""
+    """Drive and inspect a fake Bot API server; waits last `timeout` s unless told."""
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
+    CONTROL = frozenset(
+        [
+            "send_text",
+            "send_many",
+            "press",
+            "member",
+            "ask",
+            "seq",
+            "sent",
+            "messages",
+            "wait_for",
+            "wait_calls",
+            "state",
+            "inject",
+            "clear_faults",
+            "offline",
+        ]
+    )
+    """The methods offered over HTTP (POST /_test/<name>, keyword arguments as JSON)."""
+
+    def __init__(self, server: FakeBotApiServer, timeout: float = 10.0) -> None:
+        self.server = server
+        self.tg = server.telegram
         self.timeout = timeout
 
-    # ------------------------------------------------------------------ transport
-
-    def _call(self, route: str, payload: JSON | None = None, timeout: float | None = None) -> Any:
-        body = json.dumps(payload or {}, ensure_ascii=False).encode()
-        request = urllib.request.Request(
-            f"{self.url}/_test/{route}",
-            data=body,
-            headers={"Content-Type": "application/json", "Connection": "close"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            try:
-                answer = json.loads(err.read())
-            except ValueError:
-                raise FakeBotApiError(f"{route}: HTTP {err.code}") from err
-        if answer.get("timed_out"):
-            raise WaitTimeout(answer["description"], answer.get("result") or [])
-        if not answer.get("ok"):
-            raise FakeBotApiError(f"{route}: {answer.get('description')}")
-        return answer["result"]
-
-    @staticmethod
-    def _pushed(raw: JSON) -> Pushed:
-        return Pushed(raw["update_id"], raw["seq"], raw["delivered"], raw["reason"], raw["update"])
-
-    # ------------------------------------------------------------------ what users do
+    # ------------------------------------------------------------ what users do
 
     def send_text(
         self,
         user_id: int,
         text: str,
         *,
-        chat: int | JSON | None = None,
+        chat: JSON | None = None,
         reply_to: int | JSON | None = None,
         entities: list[JSON] | None = None,
         user: JSON | None = None,
-        deliver: bool | None = None,
-        extra: JSON | None = None,
     ) -> Pushed:
-        """User `user_id` writes `text` in their private chat, or in `chat` (id or group()).
+        """User `user_id` writes `text` in their private chat, or in `chat` (a group()).
 
-        `reply_to` is a message id or dict in that chat; entities default to the commands and
-        @mentions found in the text; `user` sets first_name/username/language_code. In a group
-        with privacy mode on, the bot only gets commands and replies to it (see .delivered).
+        `reply_to` is a message (id) in that chat; entities default to the commands and
+        @mentions in the text; `user` sets first_name etc. In a group where the bot is no
+        admin, privacy mode keeps all but commands and replies to the bot from it.
         """
-        if isinstance(reply_to, dict):
-            reply_to = int(reply_to["message_id"])
-        payload: JSON = {"user_id": user_id, "text": text, "chat": chat, "reply_to": reply_to}
-        for key, value in (("entities", entities), ("user", user), ("extra", extra)):
-            if value is not None:
-                payload[key] = value
-        if deliver is not None:
-            payload["deliver"] = deliver
-        return self._pushed(self._call("push/message", payload))
+        tg = self.tg
+        with tg.changed:
+            sender = self._user(user_id, user)
+            where = self._chat(chat, sender)
+            fields: JSON = {"text": text}
+            found = _entities(text) if entities is None else entities
+            if found:
+                fields["entities"] = found
+            if reply_to is not None:
+                mid = reply_to["message_id"] if isinstance(reply_to, dict) else reply_to
+                target = tg.messages.get((where["id"], int(mid)))
+                if target is None:
+                    raise FakeBotApiError(f"no message {mid} in chat {where['id']} to reply to")
+                fields["reply_to_message"] = {
+                    k: v for k, v in target.items() if k != "reply_to_message"
+                }
+            msg = tg.store(where, sender, fields)
+            return self._push("message", msg, self._hidden(where, msg))
 
     def send_many(self, messages: list[JSON]) -> list[Pushed]:
-        """Push many messages in one request; each dict takes send_text's keyword names."""
-        return [self._pushed(raw) for raw in self._call("push/messages", {"messages": messages})]
+        """send_text for each dict of its arguments."""
+        return [self.send_text(**message) for message in messages]
 
     def press(
         self,
@@ -153,100 +176,71 @@ class FakeBotApi:
     ) -> Pushed:
         """Press the button with callback_data `data` (or label `text`) of a bot message.
 
-        The message's current keyboard must have it unless check=False; in a group, say who
-        presses it (user_id). The answer shows up as an answerCallbackQuery call.
+        Its current keyboard must have it unless check=False (a forged press); in a group,
+        say who presses it (user_id). The answer shows up as an answerCallbackQuery call.
         """
-        payload: JSON = {
-            "chat_id": message["chat"]["id"],
-            "message_id": message["message_id"],
-            "data": data,
-            "button_text": text,
-            "user_id": user_id,
-            "check": check,
-        }
-        return self._pushed(self._call("push/callback", payload))
+        tg = self.tg
+        with tg.changed:
+            msg = tg.messages.get((message["chat"]["id"], message["message_id"]))
+            if msg is None or msg["from"] != tg.bot_user:
+                raise FakeBotApiError("only buttons of the bot's own messages can be pressed")
+            rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+            buttons = [b for row in rows for b in row if "callback_data" in b]
+            chosen = next(
+                (
+                    b["callback_data"]
+                    for b in buttons
+                    if data in (None, b["callback_data"]) and text in (None, b["text"])
+                ),
+                None if check or data is None else data,
+            )
+            if chosen is None:
+                shown = [(b["text"], b["callback_data"]) for b in buttons]
+                raise FakeBotApiError(f"no button {data!r} {text!r}; the buttons: {shown}")
+            if user_id is None:
+                if msg["chat"]["type"] != "private":
+                    raise FakeBotApiError("say which user presses a button in a group (user_id)")
+                user_id = msg["chat"]["id"]
+            query_id = f"{tg.bot_user['id']}{len(tg.callback_queries) + 1:08d}"
+            tg.callback_queries[query_id] = {"chat": msg["chat"]["id"], "answer": None}
+            query = {
+                "id": query_id,
+                "from": self._user(user_id),
+                "message": msg,
+                "chat_instance": str(msg["chat"]["id"]),
+                "data": chosen,
+            }
+            return self._push("callback_query", query)
 
-    def inline(self, user_id: int, query: str, *, offset: str = "") -> Pushed:
-        """User `user_id` types `@bot query`."""
-        payload = {"user_id": user_id, "query": query, "offset": offset}
-        return self._pushed(self._call("push/inline", payload))
-
-    def member(self, chat: int | JSON, user_id: int, status: str = "member") -> Pushed:
-        """my_chat_member: the bot is added ("member", "administrator"), removed or blocked.
-
-        "administrator" lets the bot read every group message; "kicked"/"left" make sends to
-        the chat fail with 403 (in a private chat: the user blocked the bot).
-        """
-        payload = {"chat": chat, "user_id": user_id, "status": status}
-        return self._pushed(self._call("push/member", payload))
-
-    def push_update(self, update: JSON) -> Pushed:
-        """Queue any update JSON as is (update_id is assigned)."""
-        return self._pushed(self._call("push/update", {"update": update}))
-
-    # ------------------------------------------------------------------ what the bot did
-
-    def seq(self) -> int:
-        """The sequence number of the last Bot API call (a `since` mark)."""
-        return int(self._call("seq"))
-
-    def sent(
-        self, chat_id: int | None = None, *, method: str | None = None, since: int = 0
-    ) -> list[JSON]:
-        """Logged Bot API calls (no getUpdates): seq, method, params, chat_id, time, ok, result."""
-        return list(self._call("calls", {"chat_id": chat_id, "method": method, "since": since}))
-
-    def messages(self, chat_id: int | None = None, *, since: int = 0) -> list[JSON]:
-        """Messages the bot sent (in a chat) after `since`, in their current (edited) state."""
-        return list(self._call("messages", {"chat_id": chat_id, "since": since}))
-
-    def message(self, chat_id: int, message_id: int) -> JSON | None:
-        """One message's current state."""
-        result = self._call("message", {"chat_id": chat_id, "message_id": message_id})
-        return dict(result) if result else None
-
-    def wait_for(
-        self, chat_id: int | None, count: int = 1, timeout: float = 10.0, *, since: int = 0
-    ) -> list[JSON]:
-        """Wait until the bot has sent `count` messages (in a chat; None = all chats) after
-        `since`; return them all. Raises WaitTimeout (with .items) when time runs out."""
-        payload = {
-            "kind": "messages",
-            "chat_id": chat_id,
-            "count": count,
-            "since": since,
-            "timeout": timeout,
-        }
-        return list(self._call("wait", payload, timeout=timeout + 10))
-
-    def wait_calls(
-        self,
-        method: str | None = None,
-        count: int = 1,
-        timeout: float = 10.0,
-        *,
-        chat_id: int | None = None,
-        since: int = 0,
-    ) -> list[JSON]:
-        """Wait until `count` logged calls (of a method, in a chat) exist after `since`."""
-        payload = {
-            "kind": "calls",
-            "method": method,
-            "chat_id": chat_id,
-            "count": count,
-            "since": since,
-            "timeout": timeout,
-        }
-        return list(self._call("wait", payload, timeout=timeout + 10))
+    def member(self, chat: JSON, user_id: int, status: str = "member") -> Pushed:
+        """my_chat_member: the bot is added to a group ("member", "administrator": then it
+        reads every message there) or removed ("left", "kicked")."""
+        tg = self.tg
+        with tg.changed:
+            actor = self._user(user_id)
+            where = self._chat(chat, actor)
+            if status == "administrator":
+                tg.admin_in.add(where["id"])
+            else:
+                tg.admin_in.discard(where["id"])
+            old = "member" if status in ("left", "kicked") else "left"
+            payload = {
+                "chat": where,
+                "from": actor,
+                "date": int(time.time()),
+                "old_chat_member": self._member(old),
+                "new_chat_member": self._member(status),
+            }
+            return self._push("my_chat_member", payload)
 
     def ask(
         self,
         user_id: int,
         text: str,
         *,
-        chat: int | JSON | None = None,
+        chat: JSON | None = None,
         count: int = 1,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> list[JSON]:
         """send_text, then wait for `count` bot messages in that chat sent after it."""
@@ -256,88 +250,172 @@ class FakeBotApi:
         chat_id = pushed.update["message"]["chat"]["id"]
         return self.wait_for(chat_id, count, timeout, since=pushed.seq)
 
-    def state(self) -> JSON:
-        """Pending updates, commands, settings, chats, faults, query answers, ..."""
-        return dict(self._call("state"))
+    # ------------------------------------------------------------ what the bot did
 
-    # ------------------------------------------------------------------ control
+    def seq(self) -> int:
+        """The sequence number of the last Bot API call (a `since` mark)."""
+        return self.tg.seq
+
+    def sent(
+        self, chat_id: int | None = None, *, method: str | None = None, since: int = 0
+    ) -> list[JSON]:
+        """Logged Bot API calls (no getUpdates) after `since`: seq, method, params, chat_id,
+        time, ok, then result or error_code and description (or the fault)."""
+        with self.tg.changed:
+            return [
+                call
+                for call in self.tg.calls[since:]
+                if chat_id in (None, call["chat_id"]) and method in (None, call["method"])
+            ]
+
+    def messages(self, chat_id: int | None = None, *, since: int = 0) -> list[JSON]:
+        """Messages the bot sent (in a chat) after `since`, as they are now (edited)."""
+        tg = self.tg
+        with tg.changed:
+            start = bisect_right(tg.bot_messages, since, key=lambda sent: sent[0])
+            keys = [key for _, key in tg.bot_messages[start:]]
+            return [tg.messages[key] for key in keys if chat_id in (None, key[0])]
+
+    def wait_for(
+        self,
+        chat_id: int | None,
+        count: int = 1,
+        timeout: float | None = None,
+        *,
+        since: int = 0,
+    ) -> list[JSON]:
+        """Wait until the bot has sent `count` messages (in a chat; None: any) after `since`;
+        all of them. Raises WaitTimeout (with .items) when time runs out."""
+        what = f"{count} messages in chat {chat_id} after call {since}"
+        return self._wait(lambda: self.messages(chat_id, since=since), count, timeout, what)
+
+    def wait_calls(
+        self,
+        method: str | None = None,
+        count: int = 1,
+        timeout: float | None = None,
+        *,
+        chat_id: int | None = None,
+        since: int = 0,
+    ) -> list[JSON]:
+        """Wait until `count` logged calls (of a method, in a chat) exist after `since`."""
+        what = f"{count} {method} calls in chat {chat_id} after call {since}"
+        found = lambda: self.sent(chat_id, method=method, since=since)  # noqa: E731
+        return self._wait(found, count, timeout, what)
+
+    def state(self) -> JSON:
+        """Pending updates, the webhook, faults not used up, answers to button presses."""
+        tg = self.tg
+        with tg.changed:
+            return {
+                "username": tg.username,
+                "webhook_url": tg.webhook_url,
+                "pending_updates": len(tg.queue),
+                "faults": {m: [vars(f) for f in queue] for m, queue in tg.faults.items() if queue},
+                "callback_answers": {q: v["answer"] for q, v in tg.callback_queries.items()},
+            }
+
+    # ------------------------------------------------------------ faults
 
     def inject(
         self,
         kind: str,
-        method: str = "*",
+        method: str,
         *,
         count: int = 1,
         retry_after: int = 1,
         seconds: float = 30.0,
         code: int = 500,
         description: str | None = None,
-        execute: bool = False,
-    ) -> JSON:
-        """Make the next `count` calls of `method` ("*": any but getUpdates) fail.
-
-        kind: "429" (retry_after), "500", "error" (code, description, e.g. 403), "hang" (no
-        answer for `seconds`, then the connection closes; execute=True runs the call late),
-        "drop" (the connection closes at once), "pass" (answered as usual: queued between
-        other faults, it spaces them out, e.g. to fail 3 calls in 10).
-        """
-        payload: JSON = {
-            "kind": kind,
-            "method": method,
-            "count": count,
-            "retry_after": retry_after,
-            "seconds": seconds,
-            "code": code,
-            "execute": execute,
-        }
-        if description:
-            payload["description"] = description
-        return dict(self._call("fault", payload))
+    ) -> None:
+        """Make the next `count` calls of `method` fail. kind: "429" (retry_after), "500",
+        "error" (code, description), "hang" (`seconds`), "drop" or "pass" (see Fault)."""
+        if kind == "429":
+            text = description or f"Too Many Requests: retry after {retry_after}"
+            fault = Fault("error", count, 429, text, retry_after)
+        elif kind in ("500", "error"):
+            fallback = "Internal Server Error" if code >= 500 else f"Error {code}"
+            fault = Fault("error", count, code, description or fallback)
+        elif kind in ("hang", "drop", "pass"):
+            fault = Fault(kind, count, seconds=seconds)
+        else:
+            raise FakeBotApiError(f"unknown fault {kind!r} (429, 500, error, hang, drop, pass)")
+        with self.tg.changed:
+            self.tg.faults.setdefault(method, []).append(fault)
 
     def clear_faults(self) -> None:
         """Drop faults not used up yet."""
-        self._call("faults/clear")
+        with self.tg.changed:
+            self.tg.faults.clear()
 
     def offline(self, seconds: float) -> None:
         """Stop listening (connections refused, open ones cut) for `seconds`."""
-        self._call("offline", {"seconds": seconds})
+        self.server.go_offline(seconds)
 
-    def reset(self) -> int:
-        """Forget chats, messages, updates, calls and faults; returns the current seq."""
-        return int(self._call("reset"))
+    # ------------------------------------------------------------ helpers
 
-    def config(
-        self,
-        *,
-        privacy_mode: bool | None = None,
-        strict_chats: bool | None = None,
-        username: str | None = None,
-    ) -> JSON:
-        """Change privacy mode, chat strictness or the bot's username at run time."""
-        payload: JSON = {"privacy_mode": privacy_mode, "strict_chats": strict_chats}
-        if username:
-            payload["username"] = username
-        return dict(self._call("config", {k: v for k, v in payload.items() if v is not None}))
+    def _wait(
+        self, items: Callable[[], list[JSON]], count: int, timeout: float | None, what: str
+    ) -> list[JSON]:
+        limit = self.timeout if timeout is None else timeout
+        with self.tg.changed:
+            if self.tg.changed.wait_for(lambda: len(items()) >= count, limit):
+                return items()
+            got = items()
+        raise WaitTimeout(f"waited {limit} s for {what}; got {len(got)}", got)
 
-    @property
-    def aio(self) -> AsyncFakeBotApi:
-        """The same methods as coroutines (run in a worker thread)."""
-        return AsyncFakeBotApi(self)
+    def _user(self, user_id: int, info: JSON | None = None) -> JSON:
+        """The User of an id, made (and updated from `info`) on demand."""
+        default = {"is_bot": False, "first_name": f"User{user_id}", "username": f"user{user_id}"}
+        known = self.tg.users.get(user_id) or {
+            "id": user_id,
+            **default,
+            "language_code": "zh-hans",
+        }
+        self.tg.users[user_id] = {**known, **(info or {}), "id": user_id}
+        return self.tg.users[user_id]
 
+    def _chat(self, spec: JSON | None, user: JSON) -> JSON:
+        """The user's private chat (None), or the group a group() dict describes."""
+        if spec is None:
+            chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        else:
+            chat = {"title": f"Group {spec['id']}", "type": "supergroup", **spec}
+        self.tg.chats[chat["id"]] = chat
+        return chat
 
-class AsyncFakeBotApi:
-    """`await api.aio.wait_for(...)`: any FakeBotApi method, off the event loop."""
+    def _hidden(self, chat: JSON, msg: JSON) -> str:
+        """Why privacy mode keeps this message from the bot, "" if it does not."""
+        if chat["type"] == "private" or chat["id"] in self.tg.admin_in:
+            return ""
+        if (msg.get("reply_to_message") or {}).get("from") == self.tg.bot_user:
+            return ""
+        units = msg["text"].encode("utf-16-le")
+        for ent in msg.get("entities", []):
+            if ent["type"] == "bot_command":
+                start, end = 2 * ent["offset"], 2 * (ent["offset"] + ent["length"])
+                addressee = units[start:end].decode("utf-16-le").partition("@")[2]
+                if addressee.lower() in ("", self.tg.username.lower()):
+                    return ""
+        return "privacy mode: not a command for the bot nor a reply to it"
 
-    def __init__(self, sync: FakeBotApi) -> None:
-        self._sync = sync
+    def _member(self, status: str) -> JSON:
+        out: JSON = {"status": status, "user": self.tg.bot_user}
+        if status == "kicked":
+            out["until_date"] = 0
+        if status == "administrator":
+            out.update(can_be_edited=False, is_anonymous=False)
+            out.update({right: right in _RIGHTS[:2] for right in _RIGHTS})
+        return out
 
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._sync, name)
-        if not callable(target):
-            return target
-
-        @functools.wraps(target)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(target, *args, **kwargs)
-
-        return run
+    def _push(self, kind: str, payload: JSON, reason: str = "") -> Pushed:
+        tg = self.tg
+        if not reason and tg.allowed is not None and kind not in tg.allowed:
+            reason = f"{kind} is not in allowed_updates"
+        update: JSON = {kind: payload}
+        if not reason:
+            tg.update_id += 1
+            update = {"update_id": tg.update_id, **update}
+            tg.queue.append(update)
+            tg.changed.notify_all()
+        return Pushed(update.get("update_id", 0), tg.seq, not reason, reason, update)

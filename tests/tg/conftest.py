@@ -50,33 +50,34 @@ class Call:
     url: str = ""
 
 
-@dataclass
-class Failure:
-    status: int
-    description: str
-    times: int
-    parameters: dict[str, Any] | None = None
+def chat_of(chat_id: int) -> dict[str, Any]:
+    """The private chat of a user (a positive id) or the test group."""
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "张阿姨"}
+    return {"id": chat_id, "type": "supergroup", "title": "社区群"}
 
 
 class RecordingRequest(BaseRequest):
-    """Records every call and answers like Telegram; ``fail()`` makes a method fail."""
+    """PTB's own ``OfflineRequest`` (its tests' no-network request), recording: each call is
+    kept (method, parameters, uploads) and answered with a Telegram-shaped result; ``fail()``
+    makes the next calls of a method get an error answer instead."""
 
     def __init__(self, *, privacy_mode: bool = True) -> None:
         self.calls: list[Call] = []
-        self.failures: dict[str, list[Failure]] = {}
+        self.failures: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = {}
         self.privacy_mode = privacy_mode
-        self._message_ids = itertools.count(500)
-        self._file_ids = itertools.count(1)
+        self._ids = itertools.count(500)
+        self._files = itertools.count(1)
 
     @property
     def read_timeout(self) -> float | None:
         return 1.0
 
     async def initialize(self) -> None:
-        pass
+        """Nothing to open."""
 
     async def shutdown(self) -> None:
-        pass
+        """Nothing to close."""
 
     def fail(
         self,
@@ -87,8 +88,8 @@ class RecordingRequest(BaseRequest):
         parameters: dict[str, Any] | None = None,
     ) -> None:
         """Make the next *times* calls of *method* fail with *status*."""
-        text = description or f"Bad Request: {method} refused by the test"
-        self.failures.setdefault(method, []).append(Failure(status, text, times, parameters))
+        said = description or f"Bad Request: {method} refused by the test"
+        self.failures.setdefault(method, []).extend([(status, said, parameters)] * times)
 
     async def do_request(
         self,
@@ -102,86 +103,62 @@ class RecordingRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        files: dict[str, tuple[str, bytes]] = {}
+        files = {}
         if request_data and request_data.contains_files:
-            for name, value in request_data.multipart_data.items():
-                filename, content = value[0], value[1]
+            for name, (filename, content, *_) in request_data.multipart_data.items():
                 data = content if isinstance(content, bytes) else content.read()
                 files[name] = (filename or name, data)
         self.calls.append(Call(endpoint, params, files, url))
-        pending = self.failures.get(endpoint)
-        if pending:
-            failure = pending[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                pending.pop(0)
-            body: dict[str, Any] = {
-                "ok": False,
-                "error_code": failure.status,
-                "description": failure.description,
-            }
-            if failure.parameters:
-                body["parameters"] = failure.parameters
-            return failure.status, json.dumps(body).encode()
-        result = self._result(endpoint, params)
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    # -- Telegram-shaped results ---------------------------------------------------------
-
-    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        chat_id = int(params.get("chat_id", USER_ID))
-        chat = (
-            {"id": chat_id, "type": "private", "first_name": "测试"}
-            if chat_id > 0
-            else {"id": chat_id, "type": "supergroup", "title": "测试群"}
-        )
-        return {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": chat,
-            "from": BOT_USER,
-            **extra,
-        }
-
-    def _photo(self, media: object) -> list[dict[str, Any]]:
-        if isinstance(media, str) and not media.startswith(("attach://", "http")):
-            file_id = media
-        else:
-            file_id = f"photo-{next(self._file_ids)}"
-        return [
-            {"file_id": f"{file_id}-small", "file_unique_id": "s", "width": 90, "height": 90},
-            {"file_id": file_id, "file_unique_id": "l", "width": 800, "height": 800},
-        ]
+        if self.failures.get(endpoint):
+            status, description, parameters = self.failures[endpoint].pop(0)
+            body = {"ok": False, "error_code": status, "description": description}
+            return status, json.dumps(
+                {**body, "parameters": parameters} if parameters else body
+            ).encode()
+        return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
 
     def _result(self, endpoint: str, params: dict[str, Any]) -> object:
         if endpoint == "getMe":
+            privacy = {"can_read_all_group_messages": not self.privacy_mode}
             return {
                 **BOT_USER,
                 "can_join_groups": True,
-                "can_read_all_group_messages": not self.privacy_mode,
+                **privacy,
                 "supports_inline_queries": True,
             }
         if endpoint == "getUpdates":
             return []
-        if endpoint == "sendMessage":
-            extra = {"text": params["text"]}
-            if "reply_markup" in params:
-                extra["reply_markup"] = params["reply_markup"]
-            return self._message(params, **extra)
-        if endpoint == "sendPhoto":
-            return self._message(params, photo=self._photo(params.get("photo")))
         if endpoint == "sendMediaGroup":
             return [
                 self._message(params, photo=self._photo(item["media"]), media_group_id="g1")
                 for item in params["media"]
             ]
-        if endpoint == "editMessageText":
-            extra = {"text": params["text"], "message_id": params.get("message_id", 1)}
-            message = self._message(params, **extra)
-            if "reply_markup" in params:
-                message["reply_markup"] = params["reply_markup"]
-            return message
+        if endpoint == "sendPhoto":
+            return self._message(params, photo=self._photo(params.get("photo")))
+        if endpoint in ("sendMessage", "editMessageText"):
+            return self._message(params)
         return True
+
+    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        kept: dict[str, Any] = {
+            k: params[k] for k in ("message_id", "text", "reply_markup") if k in params
+        }
+        chat = chat_of(int(params.get("chat_id", USER_ID)))
+        now = int(time.time())
+        return {
+            "message_id": next(self._ids),
+            "date": now,
+            "chat": chat,
+            "from": BOT_USER,
+            **kept,
+            **extra,
+        }
+
+    def _photo(self, media: object) -> list[dict[str, Any]]:
+        """A file_id sent is given back; an upload gets photo-1, photo-2, ..."""
+        if not isinstance(media, str) or media.startswith("attach://"):
+            media = f"photo-{next(self._files)}"
+        return [{"file_id": media, "file_unique_id": media, "width": 800, "height": 800}]
 
     # -- what the tests look at ----------------------------------------------------------
 
@@ -236,11 +213,7 @@ class Harness:
     def user(user_id: int = USER_ID, **extra: Any) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": "张阿姨", **extra}
 
-    @staticmethod
-    def chat(chat_id: int) -> dict[str, Any]:
-        if chat_id > 0:
-            return {"id": chat_id, "type": "private", "first_name": "张阿姨"}
-        return {"id": chat_id, "type": "supergroup", "title": "社区群"}
+    chat = staticmethod(chat_of)
 
     def message(
         self,

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 from telegram.error import InvalidToken, NetworkError
@@ -26,7 +22,8 @@ from bot.config import SECRET_CHARACTERS, load_settings
 from bot.storage.sqlite import SqliteStorage
 from bot.tg import runner
 from bot.tg.app import ALLOWED_UPDATES
-from tests.tg.conftest import BOT_USER, FIXTURE_KB, TOKEN, USER_ID
+from tests.fakebotapi import FakeBotApiServer
+from tests.tg.conftest import FIXTURE_KB, TOKEN, USER_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -216,91 +213,18 @@ def test_logging_hides_the_token_and_quiets_httpx(env: dict[str, str]) -> None:
     assert "13812345678" not in output
 
 
-# -- the real process against a tiny Bot API server ------------------------------------------
-
-
-class FakeBotApi(ThreadingHTTPServer):
-    """Just enough Bot API for polling: one question, then empty long polls."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.delivered = False
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/bot"
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A long poll cut short by the bot stopping is expected; stay quiet."""
-
-    def methods(self) -> list[str]:
-        with self.lock:
-            return [method for method, _ in self.calls]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeBotApi
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        method = self.path.rsplit("/", 1)[-1]
-        params: dict[str, Any] = {}
-        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            params = dict(parse_qsl(body.decode()))
-        with self.server.lock:
-            self.server.calls.append((method, params))
-        result = self._result(method, params)
-        payload = json.dumps({"ok": True, "result": result}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _result(self, method: str, params: dict[str, Any]) -> object:
-        now = int(time.time())
-        chat = {"id": USER_ID, "type": "private", "first_name": "张阿姨"}
-        if method == "getMe":
-            return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False}
-        if method == "getUpdates":
-            with self.server.lock:
-                first, self.server.delivered = not self.server.delivered, True
-            if not first:
-                time.sleep(0.2)
-                return []
-            message = {
-                "message_id": 1,
-                "date": now,
-                "chat": chat,
-                "from": {"id": USER_ID, "is_bot": False, "first_name": "张阿姨"},
-                "text": "电子社保卡怎么领",
-            }
-            return [{"update_id": 1, "message": message}]
-        if method in ("sendMessage", "sendPhoto"):
-            photo = [{"file_id": "f1", "file_unique_id": "u1", "width": 1, "height": 1}]
-            extra = {"photo": photo} if method == "sendPhoto" else {"text": params.get("text")}
-            return {"message_id": 2, "date": now, "chat": chat, "from": BOT_USER, **extra}
-        return True
+# -- the real process against the fake Bot API ---------------------------------------------
 
 
 @pytest.fixture
-def bot_api() -> Iterator[FakeBotApi]:
-    server = FakeBotApi()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def bot_api() -> Iterator[FakeBotApiServer]:
+    with FakeBotApiServer(TOKEN) as server:
+        yield server
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_the_real_process_answers_and_stops_cleanly_on_sigterm(
-    bot_api: FakeBotApi, tmp_path: Path
+    bot_api: FakeBotApiServer, tmp_path: Path
 ) -> None:
     database = tmp_path / "bot.sqlite3"
     environment = {
@@ -310,7 +234,7 @@ def test_the_real_process_answers_and_stops_cleanly_on_sigterm(
     }
     environment.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=bot_api.url,
+        TELEGRAM_API_BASE_URL=bot_api.bot_api_url,
         BOT_KNOWLEDGE_DIR=str(FIXTURE_KB),
         BOT_DATABASE=str(database),
         BOT_LOG_LEVEL="DEBUG",
@@ -323,21 +247,25 @@ def test_the_real_process_answers_and_stops_cleanly_on_sigterm(
         stderr=subprocess.PIPE,
         text=True,
     )
+    api = bot_api.client(timeout=30)
     try:
         deadline = time.monotonic() + 30
-        while "sendPhoto" not in bot_api.methods() and time.monotonic() < deadline:
-            assert process.poll() is None, process.communicate()[1]
+        while "setMyCommands" not in [call["method"] for call in api.sent()]:
+            assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
+        api.send_text(USER_ID, "电子社保卡怎么领")
+        api.wait_calls("sendPhoto")
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
-    methods = bot_api.methods()
+    methods = [call["method"] for call in api.sent()]
     assert methods[0] == "getMe"
-    assert {"setMyCommands", "deleteWebhook", "getUpdates", "sendMessage"} <= set(methods)
-    answer = next(params for method, params in bot_api.calls if method == "sendMessage")
+    assert {"setMyCommands", "deleteWebhook", "sendMessage"} <= set(methods)
+    assert api.state()["pending_updates"] == 0  # polled with getUpdates, the update confirmed
+    answer = next(call["params"] for call in api.sent(method="sendMessage"))
     assert answer["text"].startswith("<b>怎样领取电子社保卡")
     assert "Bot @esscard_test_bot is ready" in err
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
