@@ -91,7 +91,7 @@ def decide(
     ):
         return Decision(question, Kind.FALLBACK, analysis, ranked)
     # ...or, by meaning, is nearer than the best entry to a question holding a word the
-    # knowledge base never uses (刷三代卡坐地铁有折扣吗: 折扣).
+    # knowledge base never uses (刷三代卡坐地铁有折扣吗: 打折).
     if (
         analysis.unknown
         and top.cosine is not None
