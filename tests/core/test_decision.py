@@ -179,7 +179,7 @@ def test_a_question_to_decline_nearer_by_meaning_wins_only_over_a_word_no_entry_
     assert not analysis.unknown  # every word of it is the knowledge base's own
     top = replace(candidates[0], cosine=0.93)
     ranked = [top, *candidates[1:]]
-    nearer = replace(analysis, declined_cosine=top.cosine + faq.thresholds.closer)
+    nearer = replace(analysis, declined_cosine=0.93 + faq.thresholds.closer)
     assert decide(question, nearer, ranked, faq.thresholds).kind is Kind.ANSWER
     strange = replace(nearer, unknown=frozenset({"打折扣"}))
     assert decide(question, strange, ranked, faq.thresholds).kind is Kind.FALLBACK
