@@ -194,3 +194,22 @@ def test_a_telling_word_no_entry_uses_is_noted(faq: Faq, question: str, word: st
     analysis = faq.matcher.analyse(question)
     assert word in analysis.unknown
     assert "电子社保卡" not in analysis.unknown and "吗" not in analysis.unknown
+
+
+def test_a_question_to_decline_nearly_matching_declines_one_holding_a_word_no_entry_uses(
+    faq: Faq,
+) -> None:
+    question = "电子社保卡怎么领"
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    top = candidates[0]
+    near = replace(
+        analysis,
+        declined=top.score - faq.thresholds.declined_within,
+        declined_example="电子社保卡怎么打折",
+        unknown=frozenset({"打折扣"}),
+    )
+    assert decide(question, near, candidates, faq.thresholds).kind is Kind.FALLBACK
+    known = replace(near, unknown=frozenset())
+    assert decide(question, known, candidates, faq.thresholds).kind is Kind.ANSWER
+    far = replace(near, declined=top.score - 2 * faq.thresholds.declined_within)
+    assert decide(question, far, candidates, faq.thresholds).kind is Kind.ANSWER
