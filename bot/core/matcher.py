@@ -57,6 +57,9 @@ class Weights:
     all): with an admin's three phrasings, much of what people ask is in the answer's words."""
     telling: float = 0.3
     """A word is telling from this ``informative`` weight on (天气 0.5; 怎么, 可以 less)."""
+    unknown_telling: float = 0.8
+    """A word no entry uses says the question may be about something else from this
+    ``informative`` weight on (天气 0.5, 公积金 0.9); see ``Analysis.unknown``."""
     semantic: float = 0.5
     """Share of a candidate's score taken from sentence embeddings, when a model is there..."""
     semantic_floor: float = 0.8
@@ -83,6 +86,8 @@ class Candidate:
     phrasing: str
     matched: frozenset[str] = frozenset()
     """Words of the question that this entry's phrasings use."""
+    cosine: float | None = None
+    """The best cosine of the question with this entry's phrasings (None: no model asked)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ class Analysis:
     """...its text,"""
     declined_words: frozenset[str] = frozenset()
     """...and the words of the question it shares."""
+    declined_cosine: float | None = None
+    """The best cosine of the question with a question to decline (None: no model asked)."""
+    unknown: frozenset[str] = frozenset()
+    """Telling words of the question that no entry uses (``Weights.unknown_telling``)."""
 
 
 @dataclass(frozen=True)
@@ -384,7 +393,11 @@ class Matcher:
         telling = frozenset(
             t for t in tokens if self.informative(t) >= self.weights.telling or t in topics
         )
-        return Analysis(normalized, tokens, out_of_scope, topics, breadth, telling)
+        bar = self.weights.unknown_telling
+        unknown = frozenset(t for t in tokens if t not in self._idf and self.informative(t) >= bar)
+        return Analysis(
+            normalized, tokens, out_of_scope, topics, breadth, telling, unknown=unknown
+        )
 
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
@@ -451,18 +464,25 @@ class Matcher:
             return analysis, []
         pool = max(limit, self.weights.semantic_pool) if self.semantic and meaning else limit
         found = table.best(scores, joined, pool)
+        cosines = None
         if self.semantic is not None and meaning and not leave_out:
-            found, analysis = self._with_meaning(question, found, analysis)
+            found, analysis, cosines = self._with_meaning(question, found, analysis)
         return analysis, [
-            Candidate(self.kb.entries[number], score, text, tokens & table.vocabularies[number])
+            Candidate(
+                self.kb.entries[number],
+                score,
+                text,
+                tokens & table.vocabularies[number],
+                None if cosines is None else float(cosines[number]),
+            )
             for number, score, text in found[:limit]
         ]
 
     def _with_meaning(
         self, question: str, found: list[tuple[int, float, str]], analysis: Analysis
-    ) -> tuple[list[tuple[int, float, str]], Analysis]:
+    ) -> tuple[list[tuple[int, float, str]], Analysis, NDArray[np.float64]]:
         """*found* scored again with sentence embeddings, best first; the question to decline
-        likewise."""
+        likewise; and every entry's cosine."""
         assert self.semantic is not None
         floor = self.weights.semantic_floor
         # The model reads Chinese; pinyin or English typed for it (dianzi shebaoka) it misreads,
@@ -480,4 +500,6 @@ class Matcher:
         rescored.sort(key=lambda item: (-item[1], item[0]))
         if analysis.declined or declined > floor:
             analysis = replace(analysis, declined=blend(analysis.declined, declined))
-        return rescored, analysis
+        if share and declined > -1:
+            analysis = replace(analysis, declined_cosine=declined)
+        return rescored, analysis, cosines

@@ -169,3 +169,47 @@ def test_an_out_of_scope_story_is_still_not_answered(faq: Faq) -> None:
     decision = faq.ask(OUT_OF_SCOPE_STORY)
     assert len(decision.analysis.tokens) >= faq.thresholds.long_question
     assert decision.kind is not Kind.ANSWER
+
+
+def test_a_question_to_decline_nearer_by_meaning_wins_only_over_a_word_no_entry_uses(
+    faq: Faq,
+) -> None:
+    question = "电子社保卡怎么领"
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    assert not analysis.unknown  # every word of it is the knowledge base's own
+    top = replace(candidates[0], cosine=0.93)
+    ranked = [top, *candidates[1:]]
+    nearer = replace(analysis, declined_cosine=0.93 + faq.thresholds.closer)
+    assert decide(question, nearer, ranked, faq.thresholds).kind is Kind.ANSWER
+    strange = replace(nearer, unknown=frozenset({"打折扣"}))
+    assert decide(question, strange, ranked, faq.thresholds).kind is Kind.FALLBACK
+    farther = replace(strange, declined_cosine=0.93)
+    assert decide(question, farther, ranked, faq.thresholds).kind is Kind.ANSWER
+
+
+@pytest.mark.parametrize(
+    ("question", "word"), [("电子社保卡能打折扣吗", "打折扣"), ("电子社保卡怎么办理护照", "护照")]
+)
+def test_a_telling_word_no_entry_uses_is_noted(faq: Faq, question: str, word: str) -> None:
+    analysis = faq.matcher.analyse(question)
+    assert word in analysis.unknown
+    assert "电子社保卡" not in analysis.unknown and "吗" not in analysis.unknown
+
+
+def test_a_question_to_decline_nearly_matching_declines_one_holding_a_word_no_entry_uses(
+    faq: Faq,
+) -> None:
+    question = "电子社保卡怎么领"
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    top = candidates[0]
+    near = replace(
+        analysis,
+        declined=top.score - faq.thresholds.declined_within,
+        declined_example="电子社保卡怎么打折",
+        unknown=frozenset({"打折扣"}),
+    )
+    assert decide(question, near, candidates, faq.thresholds).kind is Kind.FALLBACK
+    known = replace(near, unknown=frozenset())
+    assert decide(question, known, candidates, faq.thresholds).kind is Kind.ANSWER
+    far = replace(near, declined=top.score - 2 * faq.thresholds.declined_within)
+    assert decide(question, far, candidates, faq.thresholds).kind is Kind.ANSWER

@@ -54,7 +54,9 @@ INDEPENDENT_SETS = {
     "tenth": (0.94, 0.84),  # 96.4/86.7
     "thirteenth": (0.94, 0.59),  # 96.7/61.8
     "thirtieth": (0.98, 0.86),  # 100.0/88.3
-    "thirtyeighth": (0.90, 0.85),  # 92.9/87.5
+    "thirtyeighth": (0.87, 0.85),  # 92.9/87.5; 89.3/87.5 once a question to decline within
+    # 0.1 of the best entry declines one holding a word no entry uses (matcher branch: 2 of
+    # 56 stories lost, refused 79.8 -> 83.0 over all 44 sets)
     "thirtyfifth": (0.93, 0.70),  # 95.0/72.0
     "thirtyfirst": (0.94, 0.95),  # 96.4/97.2
     "thirtyfourth": (0.89, 0.89),  # 91.7/91.7
