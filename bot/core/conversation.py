@@ -20,6 +20,7 @@ from bot.core.decision import Decision, Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.privacy import without_personal_data
+from bot.core.scope import referral_sentences
 
 CONTEXT_SECONDS = 300.0
 """How long a conversation's last topic is remembered."""
@@ -51,7 +52,9 @@ class Turn:
 
 @dataclass(frozen=True)
 class _Memory:
-    entry_id: str
+    entry_id: str | None
+    """The last answered entry; None when the last message was declined as being about
+    something no entry covers (驾照): a follow-up leaning on it is about that too."""
     question: str
     """The question that was answered, personal data left out ("" when a button chose)."""
     at: float
@@ -78,6 +81,7 @@ class Conversations:
         self._memory: OrderedDict[Hashable, _Memory] = OrderedDict()
         self._cache: OrderedDict[str, Decision] = OrderedDict()
         self._cache_kb: KnowledgeBase | None = None
+        self._untold_words: dict[str, frozenset[str]] = {}
 
     def __len__(self) -> int:
         self._expire()
@@ -85,20 +89,61 @@ class Conversations:
 
     def ask(self, key: Hashable, question: str) -> Turn:
         """Decide how to reply to *question* in conversation *key*, and remember its topic."""
-        decision = self.faq.ask(question)
+        alone = self.faq.ask(question)
+        recalled = self._recall(key)
+        turn = Turn(alone) if recalled is None else self._read(question, alone, *recalled)
+        decision = turn.decision
         if decision.kind is Kind.ANSWER and decision.entry is not None:
             self.remember(key, decision.entry, question)
-            return Turn(decision)
-        last = self._recall(key)
-        if last is None:
-            return Turn(decision)
-        turn = self._follow_up(question, decision, *last)
-        if turn is not None and turn.decision.entry is not None:
-            self.remember(key, turn.decision.entry, question)
-            return turn
-        if decision.analysis.tokens:  # it names something else: the old topic is over
+        elif alone.kind is Kind.ANSWER:
+            pass  # an answer held back because it leaves the topic: the topic stays
+        elif _foreign(alone):
+            self._memory.pop(key, None)
+            self._memory[key] = _Memory(None, "", self.clock())
+            self._bound()
+        elif alone.analysis.tokens:  # it names something else: the old topic is over
             self.forget(key)
-        return Turn(decision)
+        return turn
+
+    def _read(self, question: str, alone: Decision, last: Entry | None, asked: str) -> Turn:
+        """*question* read in a conversation whose topic is *last* (None: something no entry
+        covers), asked as *asked*."""
+        if alone.kind is not Kind.ANSWER or alone.entry is None:
+            if last is None:
+                return Turn(alone)
+            return self._follow_up(question, alone, last, asked) or Turn(alone)
+        entry = alone.entry
+        tokens = alone.analysis.tokens
+        if last is not None and entry.id == last.id:
+            return Turn(alone)
+        if len(tokens) > MAX_FOLLOW_UP_WORDS or self._names(alone, entry, last):
+            return Turn(alone)  # a question of its own
+        # The message names no topic of its answer: it may lean on the conversation's topic.
+        if last is not None:
+            turn = self._follow_up(question, alone, last, asked)
+            reading = turn.decision.entry if turn is not None else None
+            if turn is not None and reading is not None and reading.id != entry.id:
+                if _covers(turn.decision, alone):
+                    return turn
+            elif reading is not None or entry.id in _neighbours(last, self.faq.kb):
+                return Turn(alone)
+        if self._names(alone, entry, None):
+            return Turn(alone)
+        # Alone it answers something the conversation was not about, naming none of its topic:
+        # offer it, no more.
+        return Turn(replace(alone, kind=Kind.SUGGEST, entry=None, suggestions=(entry,)))
+
+    def _names(self, alone: Decision, entry: Entry, last: Entry | None) -> bool:
+        """Whether the message names a topic of *entry*'s title that *last*'s title does not
+        ("电子社保卡" in "还没领电子社保卡咋整" after a pension question)."""
+        own = self._title_topics(entry)
+        if last is not None:
+            own -= self._title_topics(last)
+        return bool(own & alone.analysis.topics)
+
+    def _title_topics(self, entry: Entry) -> frozenset[str]:
+        title = self._ask(entry.title).analysis
+        return title.topics
 
     def last(self, key: Hashable) -> Entry | None:
         """The conversation's last topic, if it is recent and still in the knowledge base."""
@@ -109,6 +154,9 @@ class Conversations:
         """Make *entry* the conversation's topic (answered, or opened with a button)."""
         self._memory.pop(key, None)
         self._memory[key] = _Memory(entry.id, without_personal_data(question), self.clock())
+        self._bound()
+
+    def _bound(self) -> None:
         while len(self._memory) > max(self.capacity, 0):
             self._memory.popitem(last=False)
 
@@ -116,11 +164,13 @@ class Conversations:
         """Drop the conversation's topic."""
         self._memory.pop(key, None)
 
-    def _recall(self, key: Hashable) -> tuple[Entry, str] | None:
+    def _recall(self, key: Hashable) -> tuple[Entry | None, str] | None:
         self._expire()
         memory = self._memory.get(key)
         if memory is None:
             return None
+        if memory.entry_id is None:
+            return None, memory.question
         entry = self.faq.kb.by_id.get(memory.entry_id)
         if entry is None:  # gone with a reload
             self.forget(key)
@@ -136,11 +186,26 @@ class Conversations:
                 break
             del self._memory[key]
 
+    def _untold(self, entry: Entry) -> frozenset[str]:
+        """Words that *entry*'s answer uses only where it says what the source does not tell."""
+        self._ask(entry.title)  # the cache is of this knowledge base
+        untold = self._untold_words.get(entry.id)
+        if untold is None:
+            matcher = self.faq.matcher
+            said = frozenset(
+                token
+                for sentence in referral_sentences(entry)
+                for token in matcher.analyse(sentence).tokens
+            )
+            untold = self._untold_words[entry.id] = said - matcher.words_of(entry.id)
+        return untold
+
     def _ask(self, text: str) -> Decision:
         """``Faq.ask`` for the texts made from the knowledge base, remembered until a reload."""
         kb = self.faq.kb
         if self._cache_kb is not kb:
             self._cache, self._cache_kb = OrderedDict(), kb
+            self._untold_words = {}
         decision = self._cache.get(text)
         if decision is None:
             decision = self._cache[text] = self.faq.ask(text)
@@ -153,13 +218,21 @@ class Conversations:
         words = frozenset(alone.analysis.tokens)
         if not words or len(alone.analysis.tokens) > MAX_FOLLOW_UP_WORDS:
             return None
-        decision = self._switched(alone, last, asked) or self._aspect(question, words, last)
+        decision = self._switched(alone, last, asked) or self._aspect(
+            question, words, alone.analysis.telling, last
+        )
         if decision is None or decision.entry is None:
+            return None
+        # The answer itself says that the source does not tell this ("能领多少" after
+        # "失业金怎么领": "能领多少……文章没有讲"): the message is not answered from context.
+        if words & self._untold(decision.entry):
             return None
         others = _alternatives(decision.entry, alone, decision, self.faq.thresholds.suggest)
         return Turn(replace(decision, question=question), last, others)
 
-    def _aspect(self, question: str, words: frozenset[str], last: Entry) -> Decision | None:
+    def _aspect(
+        self, question: str, words: frozenset[str], telling: frozenset[str], last: Entry
+    ) -> Decision | None:
         """The message asks about another aspect of the last topic ("在哪办", "能干啥"): ask it
         with the topic's words, and keep the answer that explains most of the message."""
         best: tuple[int, Decision] | None = None
@@ -173,6 +246,9 @@ class Conversations:
             # The message itself must be mostly about the answer: "在哪办" is; in "我在广州呢
             # 也这么领吗" only 领 is, and the answer would pass over the question.
             if not shared or 2 * len(shared) < len(words):
+                continue
+            # Moving to another entry takes a telling word of the message ("现在还有吗" has none).
+            if combined.entry.id != last.id and not shared & telling:
                 continue
             # ...and hold no telling word that no entry uses (天气 in "今天天气怎么样").
             known = frozenset().union(*(c.matched for c in combined.candidates))
@@ -240,6 +316,23 @@ def _explained(decision: Decision) -> frozenset[str]:
         if decision.entry is not None and candidate.entry.id == decision.entry.id:
             return candidate.matched
     return frozenset()
+
+
+def _foreign(decision: Decision) -> frozenset[str]:
+    """Telling words of a declined message that no candidate entry uses (驾照 in
+    "驾照怎么换证"): the message is about something the knowledge base does not cover."""
+    if decision.kind is Kind.ANSWER:
+        return frozenset()
+    known = frozenset().union(*(c.matched for c in decision.candidates))
+    return decision.analysis.telling - decision.analysis.topics - known
+
+
+def _covers(reading: Decision, alone: Decision) -> bool:
+    """Whether *reading* explains every word that *alone*'s answer explains, and every topic
+    word of the message: the message's own words do not prefer *alone*."""
+    words = frozenset(alone.analysis.tokens)
+    explained = _explained(reading) & words
+    return explained >= (_explained(alone) & words) and explained >= alone.analysis.topics
 
 
 def _neighbours(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:

@@ -386,6 +386,13 @@ class Matcher:
         )
         return Analysis(normalized, tokens, out_of_scope, topics, breadth, telling)
 
+    def words_of(self, entry_id: str) -> frozenset[str]:
+        """The words an entry's phrasings and answer use (none for an unknown id)."""
+        for number, entry in enumerate(self.kb.entries):
+            if entry.id == entry_id:
+                return self._table.vocabularies[number]
+        return frozenset()
+
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
         if token in self._not_topics or (
