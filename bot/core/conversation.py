@@ -121,11 +121,9 @@ class Conversations:
         # The message names no topic of its answer: it may lean on the conversation's topic.
         if last is not None:
             turn = self._follow_up(question, alone, last, asked)
-            reading = turn.decision.entry if turn is not None else None
-            if turn is not None and reading is not None and reading.id != entry.id:
-                if _covers(turn.decision, alone):
-                    return turn
-            elif reading is not None or entry.id in _neighbours(last, self.faq.kb):
+            if turn is not None:
+                return turn if turn.decision.entry != entry else Turn(alone)
+            if entry.id in _neighbours(last, self.faq.kb):
                 return Turn(alone)
         if self._names(alone, entry, None):
             return Turn(alone)
@@ -134,16 +132,19 @@ class Conversations:
         return Turn(replace(alone, kind=Kind.SUGGEST, entry=None, suggestions=(entry,)))
 
     def _names(self, alone: Decision, entry: Entry, last: Entry | None) -> bool:
-        """Whether the message names a topic of *entry*'s title that *last*'s title does not
-        ("电子社保卡" in "还没领电子社保卡咋整" after a pension question)."""
+        """Whether the message names *entry*'s own topic: the most specific topic word of its
+        title (the one fewest entries use), unless *last*'s title has it too ("电子社保卡" in
+        "还没领电子社保卡咋整" after a pension question; not 线上 for 网上办工伤业务)."""
         own = self._title_topics(entry)
+        if own:
+            uses = {word: self.faq.matcher.entries_using(word) for word in own}
+            own = frozenset(word for word in own if uses[word] == min(uses.values()))
         if last is not None:
             own -= self._title_topics(last)
         return bool(own & alone.analysis.topics)
 
     def _title_topics(self, entry: Entry) -> frozenset[str]:
-        title = self._ask(entry.title).analysis
-        return title.topics
+        return self._ask(entry.title).analysis.topics
 
     def last(self, key: Hashable) -> Entry | None:
         """The conversation's last topic, if it is recent and still in the knowledge base."""
@@ -218,9 +219,12 @@ class Conversations:
         words = frozenset(alone.analysis.tokens)
         if not words or len(alone.analysis.tokens) > MAX_FOLLOW_UP_WORDS:
             return None
-        decision = self._switched(alone, last, asked) or self._aspect(
-            question, words, alone.analysis.telling, last
-        )
+        decision = self._switched(alone, last, asked)
+        if decision is None:
+            decision = self._aspect(question, words, alone.analysis.telling, last)
+            # Against an answer of its own, the message's words must not prefer that answer.
+            if decision is not None and alone.kind is Kind.ANSWER and not _covers(decision, alone):
+                return None
         if decision is None or decision.entry is None:
             return None
         # The answer itself says that the source does not tell this ("能领多少" after
@@ -236,6 +240,7 @@ class Conversations:
         """The message asks about another aspect of the last topic ("在哪办", "能干啥"): ask it
         with the topic's words, and keep the answer that explains most of the message."""
         best: tuple[int, Decision] | None = None
+        matcher = self.faq.matcher
         for hint, near in self._hints(last):
             combined = self.faq.ask(f"{question} {hint}")
             if combined.kind is not Kind.ANSWER or combined.entry is None:
@@ -251,8 +256,7 @@ class Conversations:
             if combined.entry.id != last.id and not shared & telling:
                 continue
             # ...and hold no telling word that no entry uses (天气 in "今天天气怎么样").
-            known = frozenset().union(*(c.matched for c in combined.candidates))
-            if (words & combined.analysis.telling) - known:
+            if any(not matcher.entries_using(word) for word in words & telling):
                 continue
             if best is None or len(shared) > best[0]:  # on a tie, the broader reading
                 best = len(shared), combined

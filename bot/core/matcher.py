@@ -393,6 +393,10 @@ class Matcher:
                 return self._table.vocabularies[number]
         return frozenset()
 
+    def entries_using(self, word: str) -> int:
+        """In how many entries *word* appears (phrasings or answer)."""
+        return self._table.targets.frequency(word)
+
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
         if token in self._not_topics or (
