@@ -1,12 +1,20 @@
 """Follow-up questions: a short memory of each conversation's last answered topic.
 
 After "电子社保卡怎么领", people go on with "在哪办", "那它还能干啥" or "那第三代的呢": alone,
-such a message names no topic and is not answered. A conversation remembers its last answered
-entry and the question that led to it (personal data left out) for a few minutes. Only when a
-message alone is not answered is it read against that topic, and the reading is kept only if
-the matcher answers it and the message itself is mostly about the answer. The reply then says
-which topic it assumed and offers the other candidates. The memory is bounded in count and
-age, lives in this process only (never on disk), and is lost on restart without harm.
+such a message names no topic and is not answered, or is answered by whichever entry its few
+words happen to fit best ("手机上能办吗" fits a dozen). A conversation remembers its last
+answered entry and the question that led to it (personal data left out) for a few minutes.
+
+A short message is read against that topic when it does not name its own answer's topic (the
+most specific topic word of that entry's title). The reading is kept only if the matcher answers
+it within the topic's neighbourhood, the message itself is mostly about the answer, the answer
+does not say that its source is silent on what is asked, and, against an answer the message has
+alone, the reading explains every word that answer does. The reply then says which topic it
+assumed and offers the other candidates (the answer alone first). A short message that still
+leaves the topic without naming where it goes is only offered ("did you mean"), never answered
+more confidently than alone; after a message declined for naming something no entry covers
+(驾照), the same holds. The memory is bounded in count and age, lives in this process only (never
+on disk), and is lost on restart without harm.
 """
 
 from __future__ import annotations
@@ -116,7 +124,9 @@ class Conversations:
         tokens = alone.analysis.tokens
         if last is not None and entry.id == last.id:
             return Turn(alone)
-        if len(tokens) > MAX_FOLLOW_UP_WORDS or self._names(alone, entry, last):
+        if len(tokens) > MAX_FOLLOW_UP_WORDS or (
+            last is not None and self._names(alone, entry, last)
+        ):
             return Turn(alone)  # a question of its own
         # The message names no topic of its answer: it may lean on the conversation's topic.
         if last is not None:
@@ -125,23 +135,36 @@ class Conversations:
                 return turn if turn.decision.entry != entry else Turn(alone)
             if entry.id in _neighbours(last, self.faq.kb):
                 return Turn(alone)
-        if self._names(alone, entry, None):
+            if not alone.analysis.topics <= self.faq.matcher.words_of(last.id):
+                return Turn(alone)  # it says something the topic does not: a new question
+        if self._points(alone, entry):
             return Turn(alone)
         # Alone it answers something the conversation was not about, naming none of its topic:
         # offer it, no more.
         return Turn(replace(alone, kind=Kind.SUGGEST, entry=None, suggestions=(entry,)))
 
-    def _names(self, alone: Decision, entry: Entry, last: Entry | None) -> bool:
-        """Whether the message names *entry*'s own topic: the most specific topic word of its
-        title (the one fewest entries use), unless *last*'s title has it too ("电子社保卡" in
-        "还没领电子社保卡咋整" after a pension question; not 线上 for 网上办工伤业务)."""
-        own = self._title_topics(entry)
-        if own:
-            uses = {word: self.faq.matcher.entries_using(word) for word in own}
-            own = frozenset(word for word in own if uses[word] == min(uses.values()))
-        if last is not None:
-            own -= self._title_topics(last)
-        return bool(own & alone.analysis.topics)
+    def _names(self, alone: Decision, entry: Entry, last: Entry) -> bool:
+        """Whether the message names *entry*'s own topic: every topic word of its title, or the
+        most specific one (the one fewest entries use) unless *last*'s title has it too
+        ("电子社保卡" in "还没领电子社保卡咋整" after a pension question; not 线上 for
+        网上办工伤业务)."""
+        title = self._title_topics(entry)
+        if not title:
+            return False
+        if title <= alone.analysis.topics:
+            return True  # all of it ("电子社保卡怎么领" after the green-energy question)
+        uses = {word: self.faq.matcher.entries_using(word) for word in title}
+        own = frozenset(word for word in title if uses[word] == min(uses.values()))
+        return bool((own - self._title_topics(last)) & alone.analysis.topics)
+
+    def _points(self, alone: Decision, entry: Entry) -> bool:
+        """Whether the message names where it goes: a topic word that its answer *entry* uses
+        and that is as specific as its title's (技能提升补贴 for 网上申领失业金; not 多久)."""
+        uses = self.faq.matcher.entries_using
+        title = self._title_topics(entry)
+        bar = min(map(uses, title), default=len(self.faq.kb.entries))
+        named = alone.analysis.topics & _explained(alone)
+        return bool(named & title) or any(uses(word) <= bar for word in named)
 
     def _title_topics(self, entry: Entry) -> frozenset[str]:
         return self._ask(entry.title).analysis.topics
