@@ -275,9 +275,6 @@ class Conversations:
             # 也这么领吗" only 领 is, and the answer would pass over the question.
             if not shared or 2 * len(shared) < len(words):
                 continue
-            # Moving to another entry takes a telling word of the message ("现在还有吗" has none).
-            if combined.entry.id != last.id and not shared & telling:
-                continue
             # ...and hold no telling word that no entry uses (天气 in "今天天气怎么样").
             if any(not matcher.entries_using(word) for word in words & telling):
                 continue
