@@ -62,21 +62,25 @@ class DialogueReport:
 
 
 def load_dialogues(path: Path) -> list[list[Said]]:
-    """Read ``dialogues: [{turns: [{q, expect}, ...]}]`` from a YAML file."""
+    """Read ``dialogues: [{turns: [{q, expect}, ...]}]`` from a YAML file; a two-turn dialogue
+    may also be written ``{first, first_expect, follow, expect}``, and the list may stand alone
+    at the top of the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise DialogueFileError(f"{path}: cannot read the dialogue file: {error}") from error
     except yaml.YAMLError as error:
         raise DialogueFileError(f"{path}: not valid YAML: {error}") from error
-    items = data.get("dialogues") if isinstance(data, dict) else None
+    items = data.get("dialogues") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise DialogueFileError(f"{path}: the file needs a 'dialogues' list")
     dialogues = []
     for number, item in enumerate(items, start=1):
-        turns = item.get("turns") if isinstance(item, dict) else None
+        turns = _turns(item)
         if not isinstance(turns, list) or len(turns) < 2:
-            raise DialogueFileError(f"{path}: dialogue {number} needs 'turns': two or more")
+            raise DialogueFileError(
+                f"{path}: dialogue {number} needs 'turns': two or more (or 'first' and 'follow')"
+            )
         dialogue = []
         for turn in turns:
             if not isinstance(turn, dict) or not isinstance(turn.get("q"), str):
@@ -87,6 +91,20 @@ def load_dialogues(path: Path) -> list[list[Said]]:
             dialogue.append(Said(turn["q"], None if expect is None else str(expect)))
         dialogues.append(dialogue)
     return dialogues
+
+
+def _turns(item: object) -> object:
+    """A dialogue's turns as ``[{q, expect}, ...]``, in either way of writing it."""
+    if not isinstance(item, dict):
+        return None
+    if "turns" in item:
+        return item["turns"]
+    if "first" in item and "follow" in item:
+        return [
+            {"q": item["first"], "expect": item.get("first_expect")},
+            {"q": item["follow"], "expect": item.get("expect")},
+        ]
+    return None
 
 
 def _right(decision: Decision, expect: str | None) -> bool:

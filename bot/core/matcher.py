@@ -399,6 +399,17 @@ class Matcher:
             normalized, tokens, out_of_scope, topics, breadth, telling, unknown=unknown
         )
 
+    def words_of(self, entry_id: str) -> frozenset[str]:
+        """The words an entry's phrasings and answer use (none for an unknown id)."""
+        for number, entry in enumerate(self.kb.entries):
+            if entry.id == entry_id:
+                return self._table.vocabularies[number]
+        return frozenset()
+
+    def entries_using(self, word: str) -> int:
+        """In how many entries *word* appears (phrasings or answer)."""
+        return self._table.targets.frequency(word)
+
     def _is_topic(self, token: str) -> bool:
         """Whether *token* names something the knowledge base is about (not 怎么, 发, 沈阳)."""
         if token in self._not_topics or (

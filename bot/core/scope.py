@@ -39,6 +39,17 @@ def answer_sentences(entry: Entry) -> list[str]:
     ]
 
 
+def referral_sentences(entry: Entry) -> list[str]:
+    """The sentences of an entry's answer and steps that ``answer_sentences`` leaves out: what
+    the source does not tell, and where to ask instead."""
+    return [
+        sentence
+        for text in (entry.answer, *entry.steps)
+        for sentence in map(str.strip, _SENTENCE_END.split(text))
+        if sentence and _REFERRAL.search(sentence)
+    ]
+
+
 def entry_texts(entry: Entry) -> tuple[str, ...]:
     """Everything an entry says: title, phrasings, and what its answer and steps tell."""
     return (entry.title, *entry.questions, *entry.learned, *answer_sentences(entry))

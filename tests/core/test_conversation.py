@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.conversation import CONTEXT_SECONDS, MAX_FOLLOW_UP_WORDS, Conversations
 from bot.core.decision import Kind
-from bot.core.dialogues import evaluate_dialogues, load_dialogues
+from bot.core.dialogues import Said, evaluate_dialogues, format_dialogue_report, load_dialogues
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry
 from bot.core.render import render_turn
@@ -18,11 +18,14 @@ from bot.core.service import Answering, Incoming
 from bot.core.strings_zh import ASSUMED_TEXT
 from tests.conftest import DATA, KNOWLEDGE, SOURCE, entry_yaml
 
-FOLLOW_UP_BAR = 0.79
-"""Issue 15 asks for 85%. The mechanism gets 69 of the 87 follow-ups right (79.3%; each asked
-alone: 62). Of the 18 misses, 9 are follow-ups the matcher answers on their own (手机上能办吗 ->
-e-card-services after a pension question): the context is used only for messages not answered
-alone, so it cannot change those; 2 need facts the KB does not hold yet (issue 15 items 7, 9)."""
+FOLLOW_UP_BAR = 0.85
+"""Issue 15 asks for 85%. Measured: 76 of the 87 follow-ups right (87.4% words only; each asked
+alone: 64), less 2 points. The misses left: a word no entry uses (领完, 他人 from 他人在), a
+follow-up moved to a neighbour on a function word (谁发的, 现在还有吗, 一共多少项), refusals the
+answers do not mark as untold (我妈不会用手机咋办), a short question on a detail that a specific
+word sends elsewhere (能领多久 -> 出来多久了), and questions the matcher alone answers wrongly."""
+GJJ_BARS = {"extension": 0.74, "fresh": 0.67}
+"""The housing-fund dialogue check (26 follow-ups): 76.9% and 69.2% measured, less 2 points."""
 
 
 class Clock:
@@ -118,6 +121,71 @@ def test_an_unrelated_or_uncovered_follow_up_is_still_refused(faq: Faq, question
     conversations.ask(1, "电子社保卡怎么领")
     turn = conversations.ask(1, question)
     assert turn.decision.kind is not Kind.ANSWER and not turn.used_context
+
+
+def test_a_message_whose_words_do_not_tell_its_answer_from_the_topic_follows_the_topic(
+    faq: Faq,
+) -> None:
+    alone = faq.ask("手机上能办吗")  # 线上 + 办: as true of several entries as of its answer
+    assert alone.kind is Kind.ANSWER and entry_of(alone.entry) != "pension-verification"
+    conversations = Conversations(faq)
+    conversations.ask(1, "领养老金要认证吗")
+    turn = conversations.ask(1, "手机上能办吗")
+    assert turn.used_context and entry_of(turn.decision.entry) == "pension-verification"
+    assert alone.entry in turn.alternatives  # the answer it has alone is one press away
+    assert entry_of(conversations.last(1)) == "pension-verification"
+
+
+def test_a_message_naming_its_answers_own_topic_is_answered_as_alone(faq: Faq) -> None:
+    conversations = Conversations(faq)
+    conversations.ask(1, "老人领养老金怎么认证")
+    question = "还没领电子社保卡咋整"  # 电子社保卡: the title topic of apply-e-card
+    turn = conversations.ask(1, question)
+    assert not turn.used_context and turn.decision == faq.ask(question)
+    assert entry_of(turn.decision.entry) == "apply-e-card"
+
+
+def test_an_answer_leaving_the_topic_on_words_that_do_not_name_it_is_only_offered(
+    faq: Faq,
+) -> None:
+    question = "手机上能查吗"  # alone: querying and paying; nothing in it the e-card lacks
+    alone = faq.ask(question)
+    assert alone.kind is Kind.ANSWER and entry_of(alone.entry) == "query-and-payment"
+    conversations = Conversations(faq)
+    conversations.ask(1, "电子社保卡怎么领")
+    turn = conversations.ask(1, question)
+    assert turn.decision.kind is Kind.SUGGEST and turn.decision.suggestions == (alone.entry,)
+    assert entry_of(conversations.last(1)) == "apply-e-card"  # the topic stays
+    # Without a topic, the same message is answered as alone; a message saying what the
+    # topic does not (技能提升补贴) is a new question, answered as alone too.
+    assert conversations.ask(2, question).decision == alone
+    conversations.ask(3, "电子社保卡怎么领")
+    turn = conversations.ask(3, "技能提升补贴咋领")
+    assert not turn.used_context and turn.decision == faq.ask("技能提升补贴咋领")
+    assert entry_of(turn.decision.entry) == "unemployment-benefits"
+
+
+def test_a_follow_up_to_something_no_entry_covers_is_not_answered(faq: Faq) -> None:
+    assert faq.ask("手机上能办吗").kind is Kind.ANSWER
+    conversations = Conversations(faq)
+    assert conversations.ask(1, "驾照怎么换证").decision.kind is not Kind.ANSWER
+    assert conversations.last(1) is None
+    turn = conversations.ask(1, "手机上能办吗")  # still about the driving licence
+    assert turn.decision.kind is not Kind.ANSWER and not turn.used_context
+    turn = conversations.ask(1, "电子社保卡怎么领")  # a question of its own
+    assert entry_of(turn.decision.entry) == "apply-e-card"
+
+
+def test_a_follow_up_asking_what_the_answer_says_it_does_not_know_is_not_answered(
+    faq: Faq,
+) -> None:
+    """The unemployment answer says "谁能领、能领多少、领多久，文章没有讲"."""
+    conversations = Conversations(faq)
+    conversations.ask(1, "失业金怎么领")
+    turn = conversations.ask(1, "能领多少")
+    assert turn.decision.kind is not Kind.ANSWER and not turn.used_context
+    conversations.ask(2, "失业金怎么领")
+    assert entry_of(conversations.ask(2, "能查进度吗").decision.entry) == ("unemployment-benefits")
 
 
 def test_a_long_message_is_read_only_on_its_own(faq: Faq) -> None:
@@ -229,6 +297,28 @@ def test_an_admins_own_entries_follow_up_too(admin_kb: Path) -> None:
         turn = conversations.ask(1, question)
         assert turn.used_context and entry_of(turn.decision.entry) == "fund-withdraw"
     assert not conversations.ask(1, "今天天气怎么样").used_context
+
+
+@pytest.mark.parametrize("scenario", sorted(GJJ_BARS))
+def test_follow_ups_on_a_new_topic_knowledge_base(
+    scenario: str, tmp_path: Path, kb_copy: Path
+) -> None:
+    """The housing-fund benchmark's entries, with the shipped ones or alone: follow-ups
+    written for them (an id the knowledge base lacks means: refuse)."""
+    folder = kb_copy if scenario == "extension" else tmp_path / "fresh"
+    folder.mkdir(exist_ok=True)
+    for file in (DATA / "topics" / "gjj" / "knowledge").glob("*.yaml"):
+        shutil.copy(file, folder / file.name)
+    (folder / "learned.yaml").unlink(missing_ok=True)
+    faq = Faq(folder)
+    dialogues = [
+        [Said(s.question, s.expect if s.expect in faq.kb.by_id else None) for s in dialogue]
+        for dialogue in load_dialogues(DATA / "gjj_dialogues.yaml")
+    ]
+    report = evaluate_dialogues(faq, dialogues)
+    assert report.follow_ups == 26
+    assert report.rate >= GJJ_BARS[scenario], format_dialogue_report(report)
+    assert report.right > report.right_alone
 
 
 def test_follow_up_accuracy_on_the_independent_dialogue_set(faq: Faq) -> None:
