@@ -17,8 +17,7 @@ from bot.config import (
     load_thresholds,
 )
 from bot.core.calibration import calibrate
-from bot.core.conversation import Conversations, Turn
-from bot.core.decision import Thresholds
+from bot.core.decision import Kind, Thresholds
 from bot.core.dialogues import (
     DialogueFileError,
     evaluate_dialogues,
@@ -30,19 +29,27 @@ from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.render import (
-    NONE_OF_THESE_TEXT,
     Action,
     Button,
     Reply,
-    render_category,
-    render_entry,
     render_help,
     render_menu,
     render_text,
-    render_turn,
     render_welcome,
 )
 from bot.core.review import review
+from bot.core.service import CONSOLE, Answering, Incoming, Outcome
+from bot.core.strings_zh import (
+    CONSOLE_BANNER,
+    CONSOLE_IMAGE,
+    CONSOLE_NOT_STORED,
+    CONSOLE_PROMPT,
+    CONSOLE_TAUGHT,
+    CONSOLE_TAUGHT_NOT_LOADED,
+    NONE_OF_THESE_TEXT,
+    THANKS_UP,
+    UNREADABLE_GROUPS,
+)
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
 from bot.core.topics import benchmarks, score_topic
@@ -50,14 +57,11 @@ from bot.core.topics import benchmarks, score_topic
 DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
 DEFAULT_TOPICS = Path("tests/data/topics")
-CONSOLE = "console"
-"""The console's one conversation."""
 DEMO_QUESTION = "电子社保卡怎么领"
 BENCH_NEEDS_CHECKOUT = (
     "esscard-bot bench runs from a source checkout of esscard-bot (a git clone): "
     "run `make bench` there."
 )
-UNREADABLE_GROUPS = "⚠️ 未回答的问题读不出来（数据库出错，见上面的日志）。"
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -111,24 +115,24 @@ def _conversations() -> Iterator[list[str]]:
         yield lines
 
 
-def _print_answer(question: str, turn: Turn, faq: Faq, as_json: bool, conversation: bool) -> None:
-    decision = turn.decision
-    reply = render_turn(turn, faq.kb)
+def _print_answer(question: str, outcome: Outcome, as_json: bool, conversation: bool) -> None:
+    decision = outcome.decision
     if not as_json:
-        print(_show(reply), end="\n\n", flush=True)
+        print(_show(outcome.reply), end="\n\n", flush=True)
         return
     record: dict[str, object] = {
         "question": question,
-        "decision": str(decision.kind),
+        # Small talk keeps the documented value "fallback": scripts read these three values.
+        "decision": str(Kind.FALLBACK if decision.kind is Kind.SMALL_TALK else decision.kind),
         "id": decision.entry.id if decision.entry else None,
         "title": decision.entry.title if decision.entry else None,
         "score": round(decision.score, 4),
         "suggestions": [entry.id for entry in decision.suggestions],
-        "answer": reply.text,
+        "answer": outcome.reply.text,
     }
     if conversation:
-        record["context"] = turn.used_context
-        record["assumed"] = turn.assumed.id if turn.assumed else None
+        record["context"] = outcome.turn.used_context
+        record["assumed"] = outcome.turn.assumed.id if outcome.turn.assumed else None
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
@@ -141,17 +145,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    faq = _faq(args)
+    answering = Answering(_faq(args))
     if not args.conversation:
         for question in _questions(args):
-            _print_answer(question, Turn(faq.ask(question)), faq, args.json, False)
+            outcome = answering.ask(Incoming(question, CONSOLE))
+            _print_answer(question, outcome, args.json, False)
         return 0
-    conversations = Conversations(faq)
     for number, lines in enumerate(_conversations()):
         for question in lines:
-            turn = conversations.ask(number, question)
-            _print_answer(question, turn, faq, args.json, True)
-        conversations.forget(number)
+            outcome = answering.ask(Incoming(question, CONSOLE, conversation=number))
+            _print_answer(question, outcome, args.json, True)
+        answering.conversations.forget(number)
     return 0
 
 
@@ -160,7 +164,7 @@ def _show(reply: Reply, buttons: list[Button] | None = None) -> str:
     lines = [reply.text]
     for image in reply.images:
         where = str(image.path) if image.path else image.url
-        lines.append(f"[图片] {where}  {image.caption}")
+        lines.append(CONSOLE_IMAGE.format(where=where, caption=image.caption))
     for row in reply.buttons:
         labels = []
         for button in row:
@@ -174,23 +178,17 @@ def _show(reply: Reply, buttons: list[Button] | None = None) -> str:
 
 
 CHAT_QUIT = frozenset({"/quit", "/exit", "quit", "exit", "q", "退出"})
-CONSOLE_NOT_STORED = "（控制台试用：什么也没有记录。）"
 
 
-def _press(button: Button, faq: Faq, conversations: Conversations) -> Reply:
-    kb = faq.kb
-    if button.action is Action.ENTRY and button.value in kb.by_id:
-        conversations.remember(CONSOLE, kb.by_id[button.value])
-        return render_entry(kb.by_id[button.value], kb)
-    if button.action is Action.CATEGORY:
-        return render_category(kb, int(button.value))
+def _press(button: Button, answering: Answering) -> Reply:
+    """What pressing *button* shows: the bot's own reply, but nothing is stored here."""
     if button.action is Action.NONE_OF_THESE:
         # The bot keeps the question for /unanswered; the console keeps nothing.
-        told = NONE_OF_THESE_TEXT.splitlines()[0] + "\n" + CONSOLE_NOT_STORED
-        return render_text(told)
+        return render_text(NONE_OF_THESE_TEXT.splitlines()[0] + "\n" + CONSOLE_NOT_STORED)
     if button.action in (Action.VOTE_UP, Action.VOTE_DOWN):
-        return render_text("谢谢您的反馈！" + CONSOLE_NOT_STORED)
-    return render_menu(kb)
+        return render_text(THANKS_UP + CONSOLE_NOT_STORED)
+    shown = answering.press(button.action, button.value, conversation=CONSOLE, compact=False)
+    return shown or render_menu(answering.faq.kb)
 
 
 def _teach(text: str, faq: Faq) -> Reply:
@@ -205,16 +203,19 @@ def _teach(text: str, faq: Faq) -> Reply:
         faq.reload()
     except KnowledgeError as error:
         problems = "\n".join(str(problem) for problem in error.problems)
-        return render_text(f"{result.message}\n已写入 {where}，但知识库没能重新加载：\n{problems}")
-    return render_text(f"{result.message}\n已写入 {where}，现在就生效。")
+        return render_text(
+            CONSOLE_TAUGHT_NOT_LOADED.format(
+                message=result.message, where=where, problems=problems
+            )
+        )
+    return render_text(CONSOLE_TAUGHT.format(message=result.message, where=where))
 
 
-def _chat_reply(
-    line: str, buttons: list[Button], faq: Faq, conversations: Conversations
-) -> Reply | None:
+def _chat_reply(line: str, buttons: list[Button], answering: Answering) -> Reply | None:
     """What the console shows for one input line; None for an empty line."""
+    faq = answering.faq
     if line.isdigit() and 1 <= int(line) <= len(buttons):
-        return _press(buttons[int(line) - 1], faq, conversations)
+        return _press(buttons[int(line) - 1], answering)
     if line in ("/start", "/menu"):
         return render_welcome(faq.kb) if line == "/start" else render_menu(faq.kb)
     if line == "/help":
@@ -222,26 +223,24 @@ def _chat_reply(
     command, _, rest = line.partition(" ")
     if command == "/teach":
         return _teach(rest.strip(), faq)
-    return render_turn(conversations.ask(CONSOLE, line), faq.kb) if line else None
+    if not line:
+        return None
+    return answering.ask(Incoming(line, CONSOLE, conversation=CONSOLE)).reply
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """An interactive console chat showing what the bot would send."""
-    faq = _faq(args)
-    conversations = Conversations(faq)
+    answering = Answering(_faq(args))
     echo = not sys.stdin.isatty()  # piped questions are not echoed by the terminal
-    print(
-        "社保卡小助手（离线试用）。输入问题回车；输入按钮编号等于点按钮；/menu 菜单；"
-        "/teach 问题 => 条目id 教新问法；quit 退出。"
-    )
-    reply: Reply | None = render_welcome(faq.kb)
+    print(CONSOLE_BANNER)
+    reply: Reply | None = render_welcome(answering.faq.kb)
     buttons: list[Button] = []
     while True:
         if reply is not None:
             buttons = []
             print("\n" + _show(reply, buttons) + "\n")
         try:
-            line = input("你：").strip()
+            line = input(CONSOLE_PROMPT).strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
@@ -249,7 +248,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(line)
         if line.lower() in CHAT_QUIT:
             return 0
-        reply = _chat_reply(line, buttons, faq, conversations)
+        reply = _chat_reply(line, buttons, answering)
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
@@ -324,8 +323,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from bot.config import load_settings
     from bot.storage.keys import hash_key
-    from bot.storage.report import format_stats, format_unanswered, report_csv
     from bot.storage.sqlite import SqliteStorage
+    from bot.storage.stats import format_stats, format_unanswered, report_csv
 
     settings = load_settings(require_token=False)
     if not settings.database.is_file():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.render import ASSUMED_TEXT
+from bot.core.strings_zh import ASSUMED_TEXT
 from tests.test_cli import run_cli
 
 ASK_FIELDS = {"question", "decision", "id", "title", "score", "suggestions", "answer"}

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from bot.core.decision import Decision, Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry, KnowledgeBase
-from bot.core.privacy import without_personal_data
 
 CONTEXT_SECONDS = 300.0
 """How long a conversation's last topic is remembered."""
@@ -53,7 +52,8 @@ class Turn:
 class _Memory:
     entry_id: str
     question: str
-    """The question that was answered, personal data left out ("" when a button chose)."""
+    """The question that was answered, as matched: personal data already left out by the use
+    case (``service.read_question``); "" when a button chose."""
     at: float
 
 
@@ -108,7 +108,7 @@ class Conversations:
     def remember(self, key: Hashable, entry: Entry, question: str = "") -> None:
         """Make *entry* the conversation's topic (answered, or opened with a button)."""
         self._memory.pop(key, None)
-        self._memory[key] = _Memory(entry.id, without_personal_data(question), self.clock())
+        self._memory[key] = _Memory(entry.id, question, self.clock())
         while len(self._memory) > max(self.capacity, 0):
             self._memory.popitem(last=False)
 

@@ -10,11 +10,13 @@ from bot.core.matcher import Analysis, Candidate
 
 
 class Kind(StrEnum):
-    """The three ways the bot can reply to a question."""
+    """The ways the bot can reply to a question."""
 
     ANSWER = "answer"
     SUGGEST = "suggest"
     FALLBACK = "fallback"
+    SMALL_TALK = "small_talk"
+    """A bare greeting or thanks (decided by the use case, ``service``, not by ``decide``)."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import yaml
 from bot.core.conversation import Conversations
 from bot.core.decision import Decision, Kind
 from bot.core.faq import Faq
+from bot.core.service import read_question
 
 
 class DialogueFileError(ValueError):
@@ -105,12 +106,14 @@ def evaluate_dialogues(faq: Faq, dialogues: Iterable[list[Said]]) -> DialogueRep
     for number, dialogue in enumerate(dialogues):
         report.dialogues += 1
         for position, said in enumerate(dialogue):
-            turn = conversations.ask(number, said.question)
+            turn = conversations.ask(number, read_question(said.question).matching)
             if position == 0:
                 continue
             report.follow_ups += 1
             report.context_used += turn.used_context
-            report.right_alone += _right(faq.ask(said.question), said.expect)
+            report.right_alone += _right(
+                faq.ask(read_question(said.question).matching), said.expect
+            )
             decision = turn.decision
             if _right(decision, said.expect):
                 report.right += 1

@@ -12,6 +12,7 @@ import yaml
 from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError, Problem, load_yaml, read_text, yaml_problem
+from bot.core.service import read_question
 
 
 class QuestionFileError(KnowledgeError):
@@ -95,7 +96,7 @@ def evaluate(faq: Faq, questions: Iterable[Labelled]) -> Report:
     """Ask every question and compare the decision with its label."""
     report = Report()
     for item in questions:
-        decision = faq.ask(item.question)
+        decision = faq.ask(read_question(item.question).matching)
         got = decision.entry.id if decision.entry else None
         top3 = tuple(c.entry.id for c in decision.candidates[:3])
         if item.expect is None:

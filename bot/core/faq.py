@@ -9,7 +9,6 @@ from bot.core.decision import Decision, Kind, Thresholds, decide
 from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.matcher import Matcher, Weights
-from bot.core.privacy import without_personal_data
 from bot.core.semantic import Encoder, SemanticIndex, VectorCache, load_encoder
 from bot.core.text import first_question
 
@@ -96,17 +95,16 @@ class Faq:
         return self.matcher.kb
 
     def ask(self, question: str) -> Decision:
-        """Decide how to reply to *question*.
+        """Decide how to reply to *question*, its personal data already left out (the use
+        case, ``service.read_question``, does that for every incoming question).
 
-        Personal data in it (an ID or phone number) is left out of the matching. A message may
-        hold two questions ("电子社保卡怎么领？另外公积金怎么取"): when one of them can be
-        answered and the other cannot, the one is answered and the other passed on as
-        unanswered.
+        A message may hold two questions ("电子社保卡怎么领？另外公积金怎么取"): when one of
+        them can be answered and the other cannot, the one is answered and the other passed on
+        as unanswered.
         """
         matcher = self.matcher  # one snapshot, even if a reload swaps it meanwhile
-        text = without_personal_data(question)
-        decision = decide(question, *matcher.rank(text), self.thresholds)
-        parts = first_question(text)
+        decision = decide(question, *matcher.rank(question), self.thresholds)
+        parts = first_question(question)
         if parts is None:
             return decision
         head, rest = parts

@@ -17,9 +17,9 @@ from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.lexicon import Lexicon
 from bot.core.postings import Postings
 from bot.core.scope import answer_sentences, fit
+from bot.core.segment import Segmenter
 from bot.core.semantic import SemanticIndex
 from bot.core.text import normalize
-from bot.core.tokens import Segmenter
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN_LETTER = re.compile(r"[a-z]")

@@ -268,11 +268,15 @@ _NAMED_PLACEHOLDER = re.compile(
 )
 
 
-def without_personal_data(text: str) -> str:
-    """*text* with the personal data it holds left out, and the words naming it (身份证号是…):
+def without_placeholders(redaction: Redaction) -> str:
+    """The redacted text with its placeholders left out, and the words naming them (身份证号是…):
     a number says nothing about what is asked, and 手机号 next to one is no topic."""
-    redaction = redact(text)
-    return _NAMED_PLACEHOLDER.sub(" ", redaction.text) if redaction.found else text
+    return _NAMED_PLACEHOLDER.sub(" ", redaction.text) if redaction.found else redaction.text
+
+
+def without_personal_data(text: str) -> str:
+    """*text* with the personal data it holds left out, and the words naming it."""
+    return without_placeholders(redact(text))
 
 
 def describe(kinds: Iterable[str]) -> str:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.lexicon import Lexicon
+from bot.core.segment import Segmenter
 from bot.core.text import normalize
-from bot.core.tokens import Segmenter
 
 
 @dataclass(frozen=True)

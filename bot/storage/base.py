@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Protocol
 
-from bot.storage.report import Group, Stats
-
-
-@dataclass(frozen=True)
-class QuestionRecord:
-    """One question as it is logged; ``text`` must already be redacted."""
-
-    chat_type: str
-    user_id: int | None
-    """The raw Telegram user id; storage keeps only a keyed hash of it."""
-    text: str
-    normalized: str
-    decision: str
-    entry_id: str | None
-    score: float
-    at: dt.datetime | None = None
+from bot.core.records import QuestionRecord as QuestionRecord
+from bot.storage.stats import Group, Stats
 
 
 class Storage(Protocol):

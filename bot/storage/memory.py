@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.core.privacy import PLACEHOLDERS
 from bot.storage.base import QuestionRecord
-from bot.storage.report import (
+from bot.storage.stats import (
     BEIJING_HOURS,
     EntryFigures,
     Group,
@@ -178,10 +178,11 @@ class MemoryStorage:
             days=days,
             since=since,
             until=now,
-            questions=len(recent),
+            questions=len(recent) - decisions["small_talk"],
             answered=decisions["answer"],
             suggested=decisions["suggest"],
             fallback=decisions["fallback"],
+            small_talk=decisions["small_talk"],
             users=len({r.user_id for r in recent if r.user_id is not None}),
             none_of_these=sum(choice.entry_id is None for choice in choices),
             private=sum(any(mark in r.text for mark in PLACEHOLDERS.values()) for r in recent),

@@ -14,14 +14,15 @@ from functools import partial
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
+from bot.core import strings_zh as zh
 from bot.core.knowledge import KnowledgeError
 from bot.core.matcher import Matcher
 from bot.core.render import render_text
+from bot.core.strings_zh import ADMIN_ONLY, PRIVATE_ONLY
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, is_undo, teach_command
-from bot.storage.report import (
+from bot.storage.stats import (
     DEFAULT_STATS_DAYS,
     DEFAULT_UNANSWERED,
     MAX_DAYS,
@@ -32,15 +33,11 @@ from bot.storage.report import (
     format_unanswered,
     parse_count,
 )
+from bot.tg.context import Context
 from bot.tg.sending import Target, send_reply
-from bot.tg.state import faq_of, runtime_of, settings_of, storage_of
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
-
-ADMIN_ONLY = "抱歉，这个命令只有管理员可以使用。"
-PRIVATE_ONLY = "管理员命令请在和我的私聊里使用：统计和用户的提问不宜发到群里。"
 # /reload answers in English, the language of `kb check` and of every problem it lists.
 RELOAD_FAILED = (
     "The knowledge base has {count} problem(s); nothing was loaded and the previous version "
@@ -57,21 +54,8 @@ RELOAD_BUSY = (
 )
 RELOAD_SECONDS = 30.0
 """How long a reload may take (the shipped knowledge base: well under a second)."""
-BAD_DAYS = "「{value}」不是有效的天数：请写 1 到 {maximum} 之间的整数。\n" + STATS_USAGE
-BAD_COUNT = "「{value}」不是有效的条数：请写 1 到 {maximum} 之间的整数。\n" + UNANSWERED_USAGE
-STORAGE_DOWN = (
-    "⚠️ 数据库（{database}）现在用不了，{what}读不出来。机器人照常回答问题，只是暂时不记录。"
-    "原因见日志（搜索 Storage problem）。"
-)
-STORAGE_ERROR = "⚠️ 读取{what}时出错（{error}），详情见日志。机器人照常回答问题。"
-UNREADABLE = (
-    "⚠️ 数据库现在读不出来，{what}看不到：这不等于没有。机器人照常回答问题，"
-    "原因见日志（搜索 Storage problem）。"
-)
-TAUGHT = "知识库已重新加载，现在就生效。"
-TAUGHT_NOT_LOADED = (
-    "⚠️ learned.yaml 已经改好，但知识库没能重新加载，新问法还没生效。发 /reload 可以看到问题所在。"
-)
+BAD_DAYS = zh.BAD_DAYS + "\n" + STATS_USAGE
+BAD_COUNT = zh.BAD_COUNT + "\n" + UNANSWERED_USAGE
 
 
 def _in_group(update: Update) -> bool:
@@ -92,7 +76,7 @@ async def _reply(update: Update, context: Context, text: str) -> None:
     if message is None:
         return
     target = Target.of(message, quote=_in_group(update))
-    await send_reply(context.bot, target, render_text(text), storage_of(context))
+    await send_reply(context.bot, target, render_text(text), context.bot_data.storage)
 
 
 async def _admin(update: Update, context: Context) -> int | None:
@@ -100,7 +84,7 @@ async def _admin(update: Update, context: Context) -> int | None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     command = ((message.text or "").split(maxsplit=1) or [""])[0] if message else ""
     command = command.partition("@")[0] or "an admin command"
-    if user is None or user.id not in settings_of(context).admin_ids:
+    if user is None or user.id not in context.bot_data.settings.admin_ids:
         _log_refusal(context, command, user.id if user else None, chat.type if chat else None)
         await _reply(update, context, ADMIN_ONLY)
         return None
@@ -115,7 +99,7 @@ def _log_refusal(context: Context, command: str, user_id: int | None, chat: str 
     """A refused admin command, on record without flooding the log: once per user in
     ``REFUSAL_LOG_SECONDS`` and ``REFUSALS_LOGGED_PER_MINUTE`` in all; the rest are counted
     into the next line."""
-    refusals = runtime_of(context).refusals
+    refusals = context.bot_data.runtime.refusals
     refusals.unlogged += 1
     if not refusals.per_user.allow(user_id) or not refusals.overall.allow():
         log.debug("Refused %s from user %s (not logged: too many).", command, user_id)
@@ -137,9 +121,9 @@ async def _read(context: Context, what: str, report: Callable[[], Awaitable[str]
         text = await report()  # first: it waits for a reopening database
     except Exception as error:  # storage never raises; this is the last line of defence
         log.exception("Reading the %s failed", what)
-        return STORAGE_ERROR.format(what=what, error=type(error).__name__)
-    if not storage_of(context).available:
-        return STORAGE_DOWN.format(database=settings_of(context).database, what=what)
+        return zh.STORAGE_ERROR.format(what=what, error=type(error).__name__)
+    if not context.bot_data.storage.available:
+        return zh.STORAGE_DOWN.format(database=context.bot_data.settings.database, what=what)
     return text
 
 
@@ -147,7 +131,7 @@ async def _reload(context: Context, admin_id: int) -> tuple[str, str | None]:
     """Re-read the FAQ (the caller holds the reload lock) in a thread, for at most
     ``RELOAD_SECONDS``: the admin's text, and the failure for the admin log (None when it
     worked). A reload that ran out of time is left to finish in its thread, unused."""
-    faq, runtime = faq_of(context), runtime_of(context)
+    faq, runtime = context.bot_data.faq, context.bot_data.runtime
     if runtime.reloading is not None and not runtime.reloading.done():
         log.warning("Reload by %s refused: the previous one is still running.", admin_id)
         return RELOAD_BUSY, "failed: the previous reload is still running"
@@ -187,20 +171,20 @@ def _taught(result: TeachResult, failure: str | None) -> str:
     if not result.ok:
         return result.message
     if failure is not None:
-        return f"{result.message}\n\n{TAUGHT_NOT_LOADED}"
-    return f"{result.message}\n{TAUGHT}"
+        return f"{result.message}\n\n{zh.TAUGHT_NOT_LOADED}"
+    return f"{result.message}\n{zh.TAUGHT}"
 
 
 async def _stats_text(context: Context, days: int) -> str:
-    kb = faq_of(context).kb
-    stats = await storage_of(context).stats(days)
+    kb = context.bot_data.faq.kb
+    stats = await context.bot_data.storage.stats(days)
     return format_stats(stats, {entry.id: entry.title for entry in kb.entries})
 
 
 async def _unanswered_text(context: Context, limit: int) -> str:
-    groups = await storage_of(context).unanswered(limit)
+    groups = await context.bot_data.storage.unanswered(limit)
     if groups is None:
-        return UNREADABLE.format(what="未回答的问题")
+        return zh.UNREADABLE.format(what=zh.WHAT_UNANSWERED)
     return format_unanswered(groups)
 
 
@@ -212,9 +196,9 @@ async def reload(update: Update, context: Context) -> None:
     admin_id = await _admin(update, context)
     if admin_id is None:
         return
-    async with runtime_of(context).reload_lock:
+    async with context.bot_data.runtime.reload_lock:
         text, failure = await _reload(context, admin_id)
-    await storage_of(context).record_admin_action(admin_id, "reload", failure or text)
+    await context.bot_data.storage.record_admin_action(admin_id, "reload", failure or text)
     await _reply(update, context, text)
 
 
@@ -228,7 +212,7 @@ async def stats(update: Update, context: Context) -> None:
         await _reply(update, context, BAD_DAYS.format(value=value, maximum=MAX_DAYS))
         return
     await _reply(
-        update, context, await _read(context, "统计", partial(_stats_text, context, days))
+        update, context, await _read(context, zh.WHAT_STATS, partial(_stats_text, context, days))
     )
 
 
@@ -241,7 +225,7 @@ async def unanswered(update: Update, context: Context) -> None:
     if limit is None:
         await _reply(update, context, BAD_COUNT.format(value=value, maximum=MAX_UNANSWERED))
         return
-    text = await _read(context, "未回答的问题", partial(_unanswered_text, context, limit))
+    text = await _read(context, zh.WHAT_UNANSWERED, partial(_unanswered_text, context, limit))
     await _reply(update, context, text)
 
 
@@ -254,9 +238,9 @@ async def teach(update: Update, context: Context) -> None:
     if not text:
         await _reply(update, context, TEACH_USAGE)
         return
-    faq = faq_of(context)
+    faq = context.bot_data.faq
     failure = None
-    async with runtime_of(context).reload_lock:
+    async with context.bot_data.runtime.reload_lock:
         result = await asyncio.to_thread(teach_command, faq.directory, text)
         if result.ok:
             _, failure = await _reload(context, admin_id)
@@ -266,5 +250,5 @@ async def teach(update: Update, context: Context) -> None:
     if failure is not None:
         detail += f"\nreload {failure}"
     action = "teach undo" if is_undo(text) else "teach"
-    await storage_of(context).record_admin_action(admin_id, action, detail)
+    await context.bot_data.storage.record_admin_action(admin_id, action, detail)
     await _reply(update, context, _taught(result, failure))

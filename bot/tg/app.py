@@ -22,7 +22,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -30,13 +29,14 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.core import strings_zh as zh
 from bot.core.faq import Faq
 from bot.storage.base import Storage
 from bot.tg import admin, errors, handlers
+from bot.tg.context import CONTEXT_TYPES, BotData, Context, bot_data
 from bot.tg.groups import ADDRESSED
 from bot.tg.lanes import FairUpdateProcessor
 from bot.tg.ratelimit import RateLimiter
-from bot.tg.state import bot_data
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +50,22 @@ ALLOWED_UPDATES = [
 """Every update type a handler below reacts to (and no other)."""
 
 PRIVATE_COMMANDS = [
-    BotCommand("start", "开始：欢迎和分类菜单"),
-    BotCommand("menu", "按分类浏览全部问题"),
-    BotCommand("ask", "提问，例如 /ask 电子社保卡怎么领"),
-    BotCommand("help", "使用说明"),
+    BotCommand("start", zh.COMMAND_START),
+    BotCommand("menu", zh.COMMAND_MENU),
+    BotCommand("ask", zh.COMMAND_ASK),
+    BotCommand("help", zh.COMMAND_HELP),
 ]
 GROUP_COMMANDS = [
-    BotCommand("ask", "提问，例如 /ask 电子社保卡怎么领"),
-    BotCommand("menu", "按分类浏览全部问题"),
-    BotCommand("help", "使用说明"),
+    BotCommand("ask", zh.COMMAND_ASK),
+    BotCommand("menu", zh.COMMAND_MENU),
+    BotCommand("help", zh.COMMAND_HELP),
 ]
 ADMIN_COMMANDS = [
     *PRIVATE_COMMANDS,
-    BotCommand("stats", "管理员：使用统计，例如 /stats 30"),
-    BotCommand("unanswered", "管理员：没能回答的问题，例如 /unanswered 20"),
-    BotCommand("teach", "管理员：教新问法 /teach 问题 => 条目id，/teach undo 撤销"),
-    BotCommand("reload", "管理员：重新加载知识库"),
+    BotCommand("stats", zh.COMMAND_STATS),
+    BotCommand("unanswered", zh.COMMAND_UNANSWERED),
+    BotCommand("teach", zh.COMMAND_TEACH),
+    BotCommand("reload", zh.COMMAND_RELOAD),
 ]
 
 CONCURRENT_UPDATES = 8
@@ -77,7 +77,7 @@ walks every queued request and open connection on each request, so more cost CPU
 saving time: 32 handlers (on PTB's pool of 256) cost about 10 ms of CPU a message through the
 local fake Bot API, 8 on a pool of 8 about 5 to 7 ms (``esscard-bot bench``)."""
 
-App = Application[Any, ContextTypes.DEFAULT_TYPE, Any, Any, Any, Any]
+App = Application[Any, Context, Any, Any, BotData, Any]
 
 
 def add_handlers(application: App) -> None:
@@ -110,7 +110,7 @@ def add_handlers(application: App) -> None:
 
 async def register_commands(application: App) -> None:
     """The command menus: private chats, groups, and each admin's private chat."""
-    settings: Settings = application.bot_data["settings"]
+    settings = application.bot_data.settings
     menus: list[tuple[list[BotCommand], BotCommandScope]] = [
         (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
         (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
@@ -127,7 +127,7 @@ async def register_commands(application: App) -> None:
 
 async def post_init(application: App) -> None:
     """Open storage and register the command menus."""
-    storage: Storage = application.bot_data["storage"]
+    storage = application.bot_data.storage
     await storage.open()
     await register_commands(application)
     log.info("Bot @%s is ready.", application.bot.username)
@@ -135,7 +135,7 @@ async def post_init(application: App) -> None:
 
 async def post_shutdown(application: App) -> None:
     """Close storage, flushing pending writes."""
-    storage: Storage = application.bot_data["storage"]
+    storage = application.bot_data.storage
     await storage.close()
 
 
@@ -157,6 +157,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(settings.token)
+        .context_types(CONTEXT_TYPES)
         .base_url(base_url)
         .base_file_url(file_url(base_url))
         .rate_limiter(limiter)

@@ -7,14 +7,15 @@ import logging
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.core.render import HOTLINE
+from bot.core.strings_zh import APOLOGY
+from bot.tg.context import Context
 from bot.tg.ratelimit import NotSentWhileStopping
 
 log = logging.getLogger(__name__)
 
-APOLOGY = f"抱歉，刚才出了点问题，请稍后再试一次。着急的话，可以拨打人社服务热线 {HOTLINE}。"
+_EXPIRED_QUERY = "query is too old"
+"""Telegram's words for an inline query or button press that can no longer be answered."""
 
 
 def describe(update: object) -> str:
@@ -33,10 +34,14 @@ def describe(update: object) -> str:
     return f"update {update.update_id} ({kind}, {chat.type if chat else 'no'} chat)"
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log an error with its context and send the user a short apology."""
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the group
         log.info("Cannot write to the chat of %s: %s", describe(update), context.error)
+        return
+    if isinstance(context.error, BadRequest) and _EXPIRED_QUERY in context.error.message.lower():
+        # An inline query or button press answered too late, or an id Telegram never issued.
+        log.info("Could not answer %s: %s", describe(update), context.error)
         return
     if isinstance(context.error, NotSentWhileStopping):  # an apology would not get out either
         log.warning("A reply to %s was not sent: %s.", describe(update), context.error)

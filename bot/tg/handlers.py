@@ -1,4 +1,6 @@
-"""Telegram handlers: each one reads the update, asks the core, and sends what it rendered."""
+"""Telegram handlers: each one reads the update, asks the use case (``core.service``), and
+sends what it decided. What is Telegram's alone stays here: the group flood cooldown (transport
+policy), who may press which button, and callback data."""
 
 from __future__ import annotations
 
@@ -19,51 +21,43 @@ from telegram import (
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot.core.decision import Decision, Kind
 from bot.core.knowledge import Entry, KnowledgeBase
-from bot.core.privacy import redact
 from bot.core.render import (
-    HOTLINE,
-    NONE_OF_THESE_TEXT,
-    PRIVACY_NOTICE,
     Action,
     Reply,
-    render_category,
     render_entry,
     render_help,
     render_menu,
     render_text,
-    render_turn,
     render_welcome,
-    split_html,
+)
+from bot.core.service import INLINE_RESULTS, Incoming
+from bot.core.strings_zh import (
+    ASK_EXAMPLE,
+    GROUP_EXAMPLE,
+    GROUP_USAGE,
+    GROUP_WAYS,
+    GROUP_WAYS_MENTION,
+    NON_TEXT_HINT,
+    NOT_FOUND_INLINE,
+    NOT_YOUR_QUESTION,
+    OPEN_IN_BOT,
+    SLOW_DOWN,
+    STALE_BUTTON,
+    UNKNOWN_COMMAND,
 )
 from bot.core.text import normalize
-from bot.storage.base import QuestionRecord, Storage
-from bot.tg.callbacks import MAX_BYTES, Pressed, decode, resolve, short_ref
+from bot.tg.callback_data import MAX_BYTES, Pressed, decode, resolve, short_ref
+from bot.tg.context import BotData, Context
 from bot.tg.groups import question_text
+from bot.tg.html import split_html
 from bot.tg.sending import NO_PREVIEW, Target, keyboard, send_reply
-from bot.tg.state import conversations_of, faq_of, runtime_of, storage_of
 
 log = logging.getLogger(__name__)
 
-Context = ContextTypes.DEFAULT_TYPE
-
-INLINE_RESULTS = 5
 INLINE_DESCRIPTION_CHARS = 60
-NON_TEXT_HINT = (
-    "我只看得懂文字。请直接打字提问，比如「电子社保卡怎么领」；发送 /menu 可以按分类查看。"
-)
-UNKNOWN_COMMAND = "没有这个命令。直接打字提问就行，发送 /help 查看用法。"
-ASK_EXAMPLE = "请把问题写在 /ask 后面，比如：/ask 电子社保卡怎么领"
-STALE_BUTTON = "这个按钮已经过期了。请重新提问，或发送 /menu 查看全部问题。"
-NOT_YOUR_QUESTION = "这是给提问的人选的。您有问题可以直接问我。"
-THANKS_UP = "谢谢您的反馈！"
-THANKS_DOWN = f"谢谢反馈！可以换个说法再问问，或拨打人社服务热线 {HOTLINE} 咨询。"
-NOT_FOUND_INLINE = "没找到？打开小助手提问"
-OPEN_IN_BOT = "在小助手里查看"
-SLOW_DOWN = "消息太多太快，我回答不过来，有几条只好跳过了。请稍等片刻再发，谢谢！"
 
 
 def _in_group(update: Update) -> bool:
@@ -72,8 +66,7 @@ def _in_group(update: Update) -> bool:
 
 
 def _group_example(context: Context) -> str:
-    name = context.bot.username
-    return f"请把问题和 @{name} 写在一起，或者发送：/ask@{name} 电子社保卡怎么领"
+    return GROUP_EXAMPLE.format(name=context.bot.username)
 
 
 async def _send(
@@ -87,9 +80,9 @@ async def _send(
         context.bot,
         Target.of(message, quote=_in_group(update)),
         reply,
-        storage_of(context),
+        context.bot_data.storage,
         question_id=question_id,
-        base=faq_of(context).kb.directory,
+        base=context.bot_data.faq.kb.directory,
     )
 
 
@@ -99,45 +92,24 @@ def _conversation(chat_id: int, user: User | None, group: bool) -> tuple[int, in
 
 
 async def _answer(update: Update, context: Context, question: str) -> None:
-    """Answer one question, log it (redacted), and warn once about personal data."""
+    """Answer one question through the use case, store what it says to, and send its reply."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         return
+    data = context.bot_data
     group = chat.type != ChatType.PRIVATE
-    runtime = runtime_of(context)
     key = normalize(question).replace(" ", "") or question
-    if group and not runtime.flood.allow((chat.id, key)):
+    if group and not data.runtime.flood.allow((chat.id, key)):
         log.debug("A repeated question in chat %s is in its cooldown; not answered.", chat.id)
         return
-    faq = faq_of(context)
-    turn = conversations_of(context).ask(_conversation(chat.id, user, group), question)
-    decision = turn.decision
-    reply = render_turn(turn, faq.kb, compact=group)
-    redaction = redact(question)
-
-    def record(text: str, kind: Kind, entry: Entry | None, score: float) -> QuestionRecord:
-        return QuestionRecord(
-            chat_type=str(chat.type),
-            user_id=user.id if user else None,
-            text=text,
-            normalized=normalize(text),
-            decision=str(kind),
-            entry_id=entry.id if entry else None,
-            score=score,
-        )
-
-    storage = storage_of(context)
-    question_id = await storage.log_question(
-        record(redaction.text, decision.kind, decision.entry, decision.score)
+    where = _conversation(chat.id, user, group)
+    outcome = data.answering.ask(
+        Incoming(question, str(chat.type), where, user.id if user else None)
     )
-    if decision.unanswered:  # the rest of the message: for /unanswered like any fallback
-        await storage.log_question(
-            record(redact(decision.unanswered).text, Kind.FALLBACK, None, 0.0)
-        )
-    await _send(update, context, reply, question_id)
-    if redaction.found and user is not None and user.id not in runtime.privacy_notified:
-        runtime.privacy_notified.add(user.id)
-        await _send(update, context, render_text(PRIVACY_NOTICE))
+    ids = [await data.storage.log_question(record) for record in outcome.records]
+    await _send(update, context, outcome.reply, ids[0])
+    if outcome.notice is not None:
+        await _send(update, context, outcome.notice)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -145,7 +117,7 @@ async def _answer(update: Update, context: Context, question: str) -> None:
 
 async def start(update: Update, context: Context) -> None:
     """/start: the welcome and category menu; ``/start <entry-id>`` opens that entry."""
-    kb = faq_of(context).kb
+    kb = context.bot_data.faq.kb
     entry = kb.by_id.get(context.args[0]) if context.args else None
     if entry is not None:
         await _send(update, context, render_entry(entry, kb, compact=_in_group(update)))
@@ -160,7 +132,7 @@ async def help_command(update: Update, context: Context) -> None:
 
 async def menu(update: Update, context: Context) -> None:
     """/menu: the categories; their buttons open them in the same message."""
-    await _send(update, context, render_menu(faq_of(context).kb))
+    await _send(update, context, render_menu(context.bot_data.faq.kb))
 
 
 async def ask(update: Update, context: Context) -> None:
@@ -169,7 +141,7 @@ async def ask(update: Update, context: Context) -> None:
     question = question_text(message) if message else ""
     if not question:
         chat_id = update.effective_chat.id if update.effective_chat else 0
-        if not _in_group(update) or runtime_of(context).flood.allow((chat_id, "/ask")):
+        if not _in_group(update) or context.bot_data.runtime.flood.allow((chat_id, "/ask")):
             await _send(update, context, render_text(ASK_EXAMPLE))
         return
     await _answer(update, context, question)
@@ -201,7 +173,7 @@ async def group_text(update: Update, context: Context) -> None:
     message = update.effective_message
     question = question_text(message) if message else ""
     if not question:
-        runtime = runtime_of(context)
+        runtime = context.bot_data.runtime
         chat_id = update.effective_chat.id if update.effective_chat else 0
         if runtime.flood.allow((chat_id, "")):
             await _send(update, context, render_text(_group_example(context)))
@@ -225,8 +197,8 @@ async def slow_down(
             await update.callback_query.answer(SLOW_DOWN)
         elif update.effective_message is not None:
             target = Target.of(update.effective_message, quote=False)
-            storage: Storage = application.bot_data["storage"]
-            await send_reply(application.bot, target, render_text(SLOW_DOWN), storage)
+            data: BotData = application.bot_data
+            await send_reply(application.bot, target, render_text(SLOW_DOWN), data.storage)
     except TelegramError as error:
         log.info("Could not ask a chat to slow down (%s).", error)
 
@@ -236,23 +208,19 @@ async def slow_down(
 
 def _usage_note(context: Context) -> str:
     name = context.bot.username
-    ways = f"发送 /ask@{name} 加问题，或者回复我的消息"
+    ways = GROUP_WAYS.format(name=name)
     if context.bot.can_read_all_group_messages:
-        ways = f"直接 @{name} 加问题、{ways}"
-    return (
-        "大家好！我是社保卡小助手，回答电子社保卡、第三代社保卡和社保线上办事的问题。\n"
-        f"在群里向我提问：{ways}。平时的聊天我不会打扰。\n"
-        f"想慢慢问，可以私聊我：@{name}"
-    )
+        ways = GROUP_WAYS_MENTION.format(name=name, ways=ways)
+    return GROUP_USAGE.format(ways=ways, name=name)
 
 
 async def _greet(context: Context, chat_id: int) -> None:
-    if runtime_of(context).greeted.allow(chat_id):
+    if context.bot_data.runtime.greeted.allow(chat_id):
         await send_reply(
             context.bot,
             Target(chat_id),
             render_text(_usage_note(context)),
-            storage_of(context),
+            context.bot_data.storage,
         )
 
 
@@ -325,9 +293,9 @@ async def _send_to_query(
         context.bot,
         target,
         reply,
-        storage_of(context),
+        context.bot_data.storage,
         question_id=question_id,
-        base=faq_of(context).kb.directory,
+        base=context.bot_data.faq.kb.directory,
     )
 
 
@@ -376,27 +344,28 @@ async def button(update: Update, context: Context) -> None:
         log.debug("A button press with data this bot did not put there was ignored.")
         await _acknowledge(query)
         return
-    kb = faq_of(context).kb
+    answering = context.bot_data.answering
     match pressed.action:
-        case Action.MENU:
+        case Action.MENU | Action.CATEGORY:
             await _acknowledge(query)
-            await _edit(query, context, render_menu(kb))
-        case Action.CATEGORY:
-            await _acknowledge(query)
-            await _edit(query, context, render_category(kb, int(pressed.value)))
+            shown = answering.press(
+                pressed.action, pressed.value, conversation=None, compact=False
+            )
+            await _edit(query, context, shown or render_menu(context.bot_data.faq.kb))
         case Action.NONE_OF_THESE:
             if not _asked_by_presser(query):
                 await _acknowledge(query, NOT_YOUR_QUESTION)
                 return
-            await storage_of(context).record_choice(
+            await context.bot_data.storage.record_choice(
                 pressed.question_id, None, voter=query.from_user.id, message=_where(query)
             )
             await _acknowledge(query)
-            await _edit(query, context, render_text(NONE_OF_THESE_TEXT))
+            told = answering.press(pressed.action, "", conversation=None, compact=False)
+            await _edit(query, context, told or render_menu(context.bot_data.faq.kb))
         case Action.VOTE_UP | Action.VOTE_DOWN:
-            await _vote(query, context, pressed, kb)
+            await _vote(query, context, pressed, context.bot_data.faq.kb)
         case Action.ENTRY:
-            await _open_entry(query, context, pressed, kb)
+            await _open_entry(query, context, pressed, context.bot_data.faq.kb)
 
 
 async def _vote(
@@ -408,14 +377,17 @@ async def _vote(
         await _acknowledge(query, STALE_BUTTON)
         return
     up = pressed.action is Action.VOTE_UP
-    await storage_of(context).record_vote(
+    await context.bot_data.storage.record_vote(
         pressed.question_id,
         entry_id,
         1 if up else -1,
         voter=query.from_user.id,
         message=_where(query),
     )
-    await _acknowledge(query, THANKS_UP if up else THANKS_DOWN)
+    thanks = context.bot_data.answering.press(
+        pressed.action, entry_id, conversation=None, compact=False
+    )
+    await _acknowledge(query, thanks.text if thanks else None)
 
 
 async def _open_entry(
@@ -426,32 +398,19 @@ async def _open_entry(
         await _acknowledge(query, STALE_BUTTON)
         return
     if pressed.choice and _asked_by_presser(query):
-        await storage_of(context).record_choice(
+        await context.bot_data.storage.record_choice(
             pressed.question_id, entry.id, voter=query.from_user.id, message=_where(query)
         )
     await _acknowledge(query)
     group = query.message.chat.type != ChatType.PRIVATE
     key = _conversation(query.message.chat.id, query.from_user, group)
-    conversations_of(context).remember(key, entry)  # a follow-up is now about this one
-    await _send_to_query(
-        query, context, render_entry(entry, kb, compact=group), pressed.question_id
-    )
+    shown = context.bot_data.answering.press(
+        Action.ENTRY, entry.id, conversation=key, compact=group
+    )  # a follow-up is now about this entry
+    await _send_to_query(query, context, shown or render_entry(entry, kb), pressed.question_id)
 
 
 # -- inline mode ---------------------------------------------------------------------------
-
-
-def _inline_entries(decision: Decision, suggest: float) -> list[Entry]:
-    """The answer first, then other candidates good enough to suggest."""
-    entries = [decision.entry] if decision.entry and decision.kind is Kind.ANSWER else []
-    entries += list(decision.suggestions)
-    if decision.kind is not Kind.FALLBACK:
-        entries += [
-            candidate.entry
-            for candidate in decision.candidates
-            if candidate.score >= suggest and candidate.matched & decision.analysis.topics
-        ]
-    return list(dict.fromkeys(entries))[:INLINE_RESULTS]
 
 
 def _article(entry: Entry, kb: KnowledgeBase, username: str | None) -> InlineQueryResultArticle:
@@ -481,13 +440,12 @@ async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     if query is None:
         return
-    faq = faq_of(context)
-    kb = faq.kb
+    kb = context.bot_data.faq.kb
     text = query.query.strip()
     if text:
-        entries = _inline_entries(faq.ask(text), faq.thresholds.suggest)
+        entries = list(context.bot_data.answering.inline(text, INLINE_RESULTS))
     else:
-        top = await storage_of(context).top_entries(INLINE_RESULTS)
+        top = await context.bot_data.storage.top_entries(INLINE_RESULTS)
         known = [kb.by_id[entry_id] for entry_id in top if entry_id in kb.by_id]
         entries = list(dict.fromkeys([*known, *kb.entries]))[:INLINE_RESULTS]
     results = [_article(entry, kb, context.bot.username) for entry in entries]

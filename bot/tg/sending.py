@@ -31,9 +31,10 @@ from telegram.constants import MediaGroupLimit, ParseMode
 from telegram.error import BadRequest
 
 from bot.core.knowledge import Image
-from bot.core.render import Reply, split_html, truncate_caption
+from bot.core.render import Reply
 from bot.storage.base import Storage
-from bot.tg.callbacks import encode
+from bot.tg.callback_data import encode
+from bot.tg.html import split_html, truncate_caption
 
 log = logging.getLogger(__name__)
 

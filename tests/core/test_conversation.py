@@ -13,7 +13,9 @@ from bot.core.decision import Kind
 from bot.core.dialogues import evaluate_dialogues, load_dialogues
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry
-from bot.core.render import ASSUMED_TEXT, render_turn
+from bot.core.render import render_turn
+from bot.core.service import Answering, Incoming
+from bot.core.strings_zh import ASSUMED_TEXT
 from tests.conftest import DATA, KNOWLEDGE, SOURCE, entry_yaml
 
 FOLLOW_UP_BAR = 0.79
@@ -178,7 +180,8 @@ def test_the_memory_is_bounded_least_recent_first(faq: Faq) -> None:
 
 def test_the_memory_keeps_no_personal_data(faq: Faq) -> None:
     conversations = Conversations(faq)
-    conversations.ask(1, "电子社保卡怎么领，我身份证号110101199003074518")
+    answering = Answering(faq, conversations)  # the use case redacts before anything is kept
+    answering.ask(Incoming("电子社保卡怎么领，我身份证号110101199003074518", conversation=1))
     kept = repr(conversations._memory)
     assert "110101199003074518" not in kept and "apply-e-card" in kept
 

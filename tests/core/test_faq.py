@@ -7,6 +7,7 @@ import pytest
 from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError
+from bot.core.service import Answering
 
 
 def test_reload_reports_changes(kb_copy: Path) -> None:
@@ -107,6 +108,6 @@ def test_a_term_brought_back_in_scope_does_not_veto(faq: Faq) -> None:
 def test_an_id_number_in_a_question_does_not_stop_the_answer(faq: Faq) -> None:
     # 身份证号 is an out-of-scope word (lost ID cards); next to the number itself it only names
     # the personal data, which is never evidence of what is asked.
-    decision = faq.ask("我身份证号210102198001011232，电子社保卡怎么领")
+    decision = Answering(faq).decide("我身份证号210102198001011232，电子社保卡怎么领")
     assert decision.kind is Kind.ANSWER and decision.entry is not None
     assert decision.entry.id == "apply-e-card"

@@ -18,8 +18,6 @@ from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry, Image, KnowledgeBase, Source
 from bot.core.render import (
-    CAPTION_LIMIT,
-    MESSAGE_LIMIT,
     Reply,
     render_category,
     render_decision,
@@ -31,9 +29,10 @@ from bot.core.render import (
     render_suggestions,
     render_text,
     render_welcome,
-    split_html,
-    truncate_caption,
 )
+from bot.core.small_talk import small_talk
+from bot.core.text import normalize
+from bot.tg.html import CAPTION_LIMIT, MESSAGE_LIMIT, split_html, truncate_caption
 from tests.fakebotapi.telegram_html import parse_html, strip_text, utf16_len
 
 SPECIAL = [
@@ -144,9 +143,9 @@ def test_any_question_gets_a_sendable_reply(faq: Faq, question: str) -> None:
     for compact in (False, True):
         assert_sendable(render_decision(decision, faq.kb, compact=compact))
     for said in (question, decision.analysis.normalized):
-        small_talk = render_small_talk(said)
-        if small_talk is not None:
-            assert_sendable(small_talk)
+        talk = small_talk(normalize(said))
+        if talk is not None:
+            assert_sendable(render_small_talk(talk))
 
 
 @settings(max_examples=10)

@@ -10,10 +10,7 @@ from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import load_knowledge
 from bot.core.render import (
-    GREETING_TEXT,
-    HOTLINE,
     MAX_RELATED,
-    THANKS_TEXT,
     Action,
     render_category,
     render_decision,
@@ -22,9 +19,9 @@ from bot.core.render import (
     render_menu,
     render_suggestions,
     source_line,
-    split_html,
-    truncate_caption,
 )
+from bot.core.service import Answering, Incoming
+from bot.core.strings_zh import GREETING_TEXT, HOTLINE, THANKS_TEXT
 from tests.conftest import SOURCE, entry_yaml
 
 
@@ -138,30 +135,6 @@ def test_menu_and_categories(faq: Faq) -> None:
     assert render_category(faq.kb, 99).text == menu.text
 
 
-def test_split_html_respects_the_limit_and_tags() -> None:
-    markup = "<b>标题</b>\n" + "\n".join(f"第{i}行 &amp; 内容" * 20 for i in range(200))
-    parts = split_html(markup, 4096)
-    assert len(parts) > 1
-    assert all(len(part) <= 4096 for part in parts)
-    for part in parts:
-        assert_well_formed(part)
-    assert "".join(p.replace("\n", "") for p in parts) == markup.replace("\n", "")
-
-
-def test_split_html_cuts_one_huge_line_outside_entities() -> None:
-    line = "&amp;" * 2000
-    parts = split_html(line, 4096)
-    assert all(len(p) <= 4096 for p in parts)
-    assert all(p.count("&") == p.count("&amp;") for p in parts)
-    assert "".join(parts) == line
-
-
-def test_caption_truncation() -> None:
-    assert truncate_caption("短") == "短"
-    long = truncate_caption("字" * 2000)
-    assert len(long) == 1024 and long.endswith("…")
-
-
 @pytest.mark.parametrize(
     ("question", "expected"),
     [("你好！", GREETING_TEXT), ("謝謝", THANKS_TEXT), ("Thank you", THANKS_TEXT)],
@@ -169,9 +142,10 @@ def test_caption_truncation() -> None:
 def test_a_bare_greeting_or_thanks_gets_a_friendly_reply(
     faq: Faq, question: str, expected: str
 ) -> None:
-    decision = faq.ask(question)
-    assert decision.kind is Kind.FALLBACK
-    assert render_decision(decision, faq.kb).text == expected
+    outcome = Answering(faq).ask(Incoming(question))
+    assert outcome.decision.kind is Kind.SMALL_TALK  # decided by the use case (issue 13)
+    assert outcome.reply.text == expected
+    assert render_decision(outcome.decision, faq.kb).text == expected
 
 
 def test_a_greeting_with_a_question_is_answered(faq: Faq) -> None:

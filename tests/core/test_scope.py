@@ -14,7 +14,7 @@ from bot.core.faq import Faq
 from bot.core.knowledge import KnowledgeError, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.scope import fit
-from bot.core.tokens import Segmenter
+from bot.core.segment import Segmenter
 
 # An admin's entry on a topic the shipped knowledge declines (密码 is an out-of-scope term,
 # and knowledge/declined.yaml holds questions about forgotten card passwords), with three

@@ -8,8 +8,8 @@ from bot.core import wordcut
 from bot.core.evaluate import load_labelled
 from bot.core.knowledge import load_knowledge
 from bot.core.lexicon import Lexicon, load_lexicon
+from bot.core.segment import _DICTIONARY, _jieba
 from bot.core.text import normalize
-from bot.core.tokens import _DICTIONARY, _jieba
 from tests.conftest import DATA, KNOWLEDGE
 
 

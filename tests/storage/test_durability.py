@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.report import format_stats
+from bot.storage.stats import format_stats
 from tests.storage.conftest import Make
 from tests.storage.test_sqlite import count, exclusive_lock, query, record
 

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.core import strings_zh as zh
 from bot.core.knowledge import KnowledgeError, Problem
-from bot.core.render import HOTLINE, MESSAGE_LIMIT
+from bot.core.strings_zh import APOLOGY, HOTLINE
 from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import TeachResult, teach_command
 from bot.storage.base import QuestionRecord
-from bot.storage.report import MAX_DAYS, MAX_UNANSWERED
-from bot.tg import admin, state
-from bot.tg.errors import APOLOGY
+from bot.storage.stats import MAX_DAYS, MAX_UNANSWERED
+from bot.tg import admin, context
+from bot.tg.html import MESSAGE_LIMIT
 from tests.storage.test_durability import corrupt_pages
 from tests.storage.test_sqlite import exclusive_lock
 from tests.tg.conftest import (
@@ -214,7 +215,7 @@ async def test_teach_round_trip_on_the_shipped_knowledge(kb_copy: Path, tmp_path
         reply = await as_admin(harness, f"/teach {LOST_JOB} => unemployment-benefits")
         assert reply.splitlines() == [
             f"学会了：「{LOST_JOB}」→「{title}」（unemployment-benefits）。撤销请发 /teach undo。",
-            admin.TAUGHT,
+            zh.TAUGHT,
         ]
         learned = yaml.safe_load((kb_copy / "learned.yaml").read_text("utf-8"))["learned"]
         assert [(item["question"], item["id"]) for item in learned] == [
@@ -346,7 +347,7 @@ async def test_everyone_else_is_refused_and_logged(
     kb = harness.faq.kb
     with caplog.at_level(logging.WARNING, logger="bot.tg.admin"):
         await harness.say(command, user_id=USER_ID)
-    assert harness.request.texts() == [admin.ADMIN_ONLY]
+    assert harness.request.texts() == [zh.ADMIN_ONLY]
     name = command.split()[0]
     assert any(f"Refused {name} from user {USER_ID}" in r.getMessage() for r in caplog.records), (
         caplog.text
@@ -364,9 +365,9 @@ async def test_refused_commands_are_logged_without_flooding_the_log(
             await harness.say("/stats", user_id=USER_ID, chat_id=USER_ID)
         for user in range(5000, 5020):
             await harness.say("/teach 问题 => x", user_id=user, chat_id=user)
-    assert harness.request.texts() == [admin.ADMIN_ONLY] * 70  # everyone is still told
+    assert harness.request.texts() == [zh.ADMIN_ONLY] * 70  # everyone is still told
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == state.REFUSALS_LOGGED_PER_MINUTE
+    assert len(warnings) == context.REFUSALS_LOGGED_PER_MINUTE
     assert sum(f"from user {USER_ID} " in line for line in warnings) == 1
     assert "49 more refused since the last such line" in warnings[1]
     assert len([r for r in caplog.records if r.levelno == logging.DEBUG]) == 60
@@ -382,15 +383,13 @@ async def test_unreadable_figures_are_not_reported_as_nobody_asking(tmp_path: Pa
         corrupt_pages(database)
         reply = await as_admin(harness, "/stats")
         assert "还没有人提问" not in reply and "读不出来（corrupt）" in reply
-        assert await as_admin(harness, "/unanswered") == admin.UNREADABLE.format(
-            what="未回答的问题"
-        )
+        assert await as_admin(harness, "/unanswered") == zh.UNREADABLE.format(what="未回答的问题")
 
 
 async def test_admins_are_asked_to_use_a_private_chat(harness: Harness) -> None:
     message = await harness.say("/unanswered@esscard_test_bot", user_id=ADMIN_ID, chat_id=GROUP_ID)
     [reply] = harness.request.of("sendMessage")
-    assert reply.params["text"] == admin.PRIVATE_ONLY
+    assert reply.params["text"] == zh.PRIVATE_ONLY
     assert reply.params["reply_parameters"]["message_id"] == message["message_id"]
 
 
@@ -444,10 +443,10 @@ async def test_database_folder_that_cannot_be_created(tmp_path: Path, kb_dir: Pa
         assert HOTLINE in await ask(harness, "护照怎么办理")
         await harness.press("e:e-card-uses")
         assert harness.request.texts()[-1].startswith("<b>电子社保卡能做什么</b>")
-        assert await as_admin(harness, "/stats") == admin.STORAGE_DOWN.format(
+        assert await as_admin(harness, "/stats") == zh.STORAGE_DOWN.format(
             database=database, what="统计"
         )
-        assert await as_admin(harness, "/unanswered") == admin.STORAGE_DOWN.format(
+        assert await as_admin(harness, "/unanswered") == zh.STORAGE_DOWN.format(
             database=database, what="未回答的问题"
         )
         reply = await as_admin(harness, "/teach 护照怎么办理 => apply-e-card")
@@ -464,9 +463,9 @@ async def test_a_failing_read_is_explained(
 
     monkeypatch.setattr(harness.storage, "stats", broken)
     monkeypatch.setattr(harness.storage, "unanswered", broken)
-    expected = admin.STORAGE_ERROR.format(what="统计", error="RuntimeError")
+    expected = zh.STORAGE_ERROR.format(what="统计", error="RuntimeError")
     assert await as_admin(harness, "/stats") == expected
-    expected = admin.STORAGE_ERROR.format(what="未回答的问题", error="RuntimeError")
+    expected = zh.STORAGE_ERROR.format(what="未回答的问题", error="RuntimeError")
     assert await as_admin(harness, "/unanswered") == expected
 
 

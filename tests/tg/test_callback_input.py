@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.decision import Thresholds
-from bot.tg.callbacks import decode
-from bot.tg.errors import APOLOGY
+from bot.core.strings_zh import APOLOGY
+from bot.tg.callback_data import decode
 from tests.tg.conftest import (
     GROUP_ID,
     USER_ID,

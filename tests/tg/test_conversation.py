@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.core.render import ASSUMED_TEXT, HOTLINE
+from bot.core.strings_zh import ASSUMED_TEXT, HOTLINE
 from tests.tg.conftest import BOT_USERNAME, GROUP_ID, USER_ID, Harness, MakeHarness, buttons
 
 APPLY_TITLE = "怎样领取电子社保卡 <新> & 快"

@@ -8,10 +8,11 @@ from typing import cast
 
 import pytest
 from telegram.error import NetworkError
-from telegram.ext import ContextTypes
 
 from bot.core.decision import Decision
-from bot.tg.errors import APOLOGY, on_error
+from bot.core.strings_zh import APOLOGY
+from bot.tg.context import Context
+from bot.tg.errors import on_error
 from tests.tg.conftest import BOT_USERNAME, GROUP_ID, TOKEN, Harness
 
 
@@ -68,6 +69,22 @@ async def test_a_failing_inline_query_is_only_logged(
     assert "(inline_query, no chat)" in caplog.text
 
 
+async def test_an_expired_inline_query_is_one_info_line_without_a_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.request.fail(
+        "answerInlineQuery",
+        400,
+        "Bad Request: query is too old and response timeout expired or query id is invalid",
+    )
+    with caplog.at_level(logging.INFO, logger="bot.tg.errors"):
+        await harness.inline("电子社保卡")
+    [record] = [r for r in caplog.records if r.name == "bot.tg.errors"]
+    assert record.levelname == "INFO" and record.exc_info is None
+    assert "(inline_query, no chat)" in record.getMessage()
+    assert harness.request.sent() == []
+
+
 async def test_a_refused_answer_is_not_retried_and_apologised_for(harness: Harness) -> None:
     harness.request.fail("sendMessage", 400, "Bad Request: can't parse entities")
     await harness.say("电子社保卡怎么领")
@@ -90,7 +107,7 @@ async def test_an_unreachable_api_while_polling_is_one_warning_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     error = NetworkError("httpx.ConnectError: All connection attempts failed")
-    context = cast(ContextTypes.DEFAULT_TYPE, SimpleNamespace(error=error))
+    context = cast(Context, SimpleNamespace(error=error))
     with caplog.at_level(logging.INFO, logger="bot.tg.errors"):
         await on_error(None, context)
     [record] = caplog.records

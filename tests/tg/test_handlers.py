@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from bot.core import strings_zh as zh
 from bot.core.decision import Thresholds
-from bot.core.render import HOTLINE, NONE_OF_THESE_TEXT, PRIVACY_NOTICE, WELCOME_TEXT
-from bot.tg import handlers
+from bot.core.strings_zh import HOTLINE, NONE_OF_THESE_TEXT, PRIVACY_NOTICE, WELCOME_TEXT
 from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import (
     BOT_ID,
@@ -107,7 +107,7 @@ async def test_votes_are_recorded_and_thanked(harness: Harness) -> None:
         (43, "e-card-uses", -1),
     ]
     answers = harness.request.of("answerCallbackQuery")
-    assert answers[0].params["text"] == handlers.THANKS_UP
+    assert answers[0].params["text"] == zh.THANKS_UP
     assert HOTLINE in answers[1].params["text"]
     assert not harness.request.of("sendMessage")
 
@@ -127,7 +127,7 @@ async def test_related_button_opens_the_entry_without_recording_a_choice(
 async def test_stale_buttons_are_answered_politely(harness: Harness, data: str) -> None:
     await harness.press(data)
     [answer] = harness.request.of("answerCallbackQuery")
-    assert answer.params["text"] == handlers.STALE_BUTTON
+    assert answer.params["text"] == zh.STALE_BUTTON
     assert not harness.request.of("sendMessage")
     assert harness.storage.votes == [] and harness.storage.choices == []
 
@@ -182,7 +182,7 @@ async def test_non_text_gets_a_hint_in_private_and_silence_in_groups(
     harness: Harness, content: dict[str, object]
 ) -> None:
     await harness.say(None, **content)
-    assert harness.request.texts() == [handlers.NON_TEXT_HINT]
+    assert harness.request.texts() == [zh.NON_TEXT_HINT]
     harness.request.clear()
     await harness.say(None, chat_id=GROUP_ID, **content)
     assert harness.request.sent() == []
@@ -270,7 +270,7 @@ async def test_ask_answers_its_argument(harness: Harness) -> None:
 
 async def test_ask_without_a_question_shows_an_example(harness: Harness) -> None:
     await harness.say("/ask")
-    assert harness.request.texts() == [handlers.ASK_EXAMPLE]
+    assert harness.request.texts() == [zh.ASK_EXAMPLE]
     assert harness.storage.questions == {}
 
 
@@ -279,15 +279,15 @@ async def test_a_bare_ask_repeated_in_a_group_gets_one_example_a_minute(
 ) -> None:
     for _ in range(5):
         await harness.say(f"/ask@{BOT_USERNAME}", chat_id=GROUP_ID)
-    assert harness.request.texts() == [handlers.ASK_EXAMPLE]
+    assert harness.request.texts() == [zh.ASK_EXAMPLE]
     for _ in range(2):
         await harness.say("/ask")  # privately, every time
-    assert harness.request.texts() == [handlers.ASK_EXAMPLE] * 3
+    assert harness.request.texts() == [zh.ASK_EXAMPLE] * 3
 
 
 async def test_unknown_command_in_private_gets_a_hint(harness: Harness) -> None:
     await harness.say("/weather")
-    assert harness.request.texts() == [handlers.UNKNOWN_COMMAND]
+    assert harness.request.texts() == [zh.UNKNOWN_COMMAND]
 
 
 # -- groups ----------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ async def test_group_other_commands_addressed_to_the_bot(harness: Harness) -> No
     await harness.say(f"/weather@{BOT_USERNAME}", chat_id=GROUP_ID)
     help_text, unknown = harness.request.of("sendMessage")
     assert "/menu" in help_text.params["text"]
-    assert unknown.params["text"] == handlers.UNKNOWN_COMMAND
+    assert unknown.params["text"] == zh.UNKNOWN_COMMAND
     assert help_text.params["reply_parameters"]["message_id"]
 
 

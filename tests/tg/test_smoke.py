@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.render import HOTLINE
+from bot.core.strings_zh import HOTLINE
 from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import BOT_USERNAME, GROUP_ID, MakeHarness, buttons
 

@@ -7,18 +7,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
-from bot.core.conversation import Conversations
 from bot.core.faq import Faq
 from bot.core.matcher import Matcher
+from bot.core.service import Answering
 from bot.storage.base import Storage
 from bot.tg.groups import FLOOD_SECONDS, GREETING_SECONDS, Cooldown
-
-Context = ContextTypes.DEFAULT_TYPE
 
 REFUSAL_LOG_SECONDS = 600.0
 """A user's refused admin commands are logged once in this long (the rest are counted)."""
@@ -59,48 +57,57 @@ class Refusals:
 
 @dataclass
 class Runtime:
-    """Per-process state: cooldowns, who was warned about personal data, reloading."""
+    """Per-process state of the Telegram adapter: cooldowns, reloading, refusals."""
 
     flood: Cooldown = field(default_factory=lambda: Cooldown(FLOOD_SECONDS))
     greeted: Cooldown = field(default_factory=lambda: Cooldown(GREETING_SECONDS))
-    privacy_notified: set[int] = field(default_factory=set)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reloading: asyncio.Future[Matcher] | None = None
     """The last reload's work in its thread (still running after its time ran out?)."""
     refusals: Refusals = field(default_factory=Refusals)
 
 
+class BotData(dict[str, Any]):
+    """``Application.bot_data``, typed: what every handler shares. A dict (python-telegram-bot
+    makes it empty; ``build_application`` fills it), read through the properties below."""
+
+    @property
+    def faq(self) -> Faq:
+        """The FAQ service: the knowledge base and matcher in use."""
+        return cast(Faq, self["faq"])
+
+    @property
+    def answering(self) -> Answering:
+        """The use case: a question in, a reply decision and what to store out."""
+        return cast(Answering, self["answering"])
+
+    @property
+    def storage(self) -> Storage:
+        """The storage."""
+        return cast(Storage, self["storage"])
+
+    @property
+    def settings(self) -> Settings:
+        """The settings."""
+        return cast(Settings, self["settings"])
+
+    @property
+    def runtime(self) -> Runtime:
+        """The per-process state of the Telegram adapter."""
+        return cast(Runtime, self["runtime"])
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+"""The ``context`` every handler gets, with ``bot_data`` typed."""
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+
+
 def bot_data(settings: Settings, faq: Faq, storage: Storage) -> dict[str, object]:
-    """The initial ``bot_data``: the FAQ, storage, settings, a fresh runtime and conversations."""
+    """The initial ``bot_data``: the FAQ, its use case, storage, settings and a fresh runtime."""
     return {
         "faq": faq,
+        "answering": Answering(faq),
         "storage": storage,
         "settings": settings,
         "runtime": Runtime(),
-        "conversations": Conversations(faq),
     }
-
-
-def faq_of(context: Context) -> Faq:
-    """The FAQ service."""
-    return cast(Faq, context.bot_data["faq"])
-
-
-def conversations_of(context: Context) -> Conversations:
-    """Each conversation's last topic."""
-    return cast(Conversations, context.bot_data["conversations"])
-
-
-def storage_of(context: Context) -> Storage:
-    """The storage."""
-    return cast(Storage, context.bot_data["storage"])
-
-
-def settings_of(context: Context) -> Settings:
-    """The settings."""
-    return cast(Settings, context.bot_data["settings"])
-
-
-def runtime_of(context: Context) -> Runtime:
-    """The per-process state."""
-    return cast(Runtime, context.bot_data["runtime"])

@@ -13,7 +13,8 @@ import pytest
 from bot.cli import main
 from bot.core.text import normalize
 from bot.storage.base import QuestionRecord
-from bot.storage.report import (
+from bot.storage.sqlite import SqliteStorage
+from bot.storage.stats import (
     EntryFigures,
     Group,
     Stats,
@@ -24,7 +25,6 @@ from bot.storage.report import (
     parse_count,
     report_csv,
 )
-from bot.storage.sqlite import SqliteStorage
 
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 

@@ -1,4 +1,4 @@
-"""SQLite storage through aiosqlite: question log, feedback, admin actions and image cache.
+"""The SQLite store: its connections, the write queue and its retries, and the Storage methods.
 
 Writes go through a bounded queue flushed by one background task, so a reply never waits for
 the disk; ``close()`` flushes what is pending. Every public method catches storage faults
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import errno
 import hashlib
 import hmac
 import logging
@@ -20,7 +19,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,121 +31,33 @@ import aiosqlite
 from bot.core.privacy import PLACEHOLDERS, redact
 from bot.core.text import normalize
 from bot.storage.base import QuestionRecord
-from bot.storage.report import (
-    BEIJING_HOURS,
-    EntryFigures,
-    Group,
-    Stats,
-    UnansweredQuestion,
-    group_questions,
+from bot.storage.sqlite.faults import (
+    RECONNECT_KINDS,
+    STORE_KINDS,
+    TRANSIENT,
+    FaultLog,
 )
+from bot.storage.sqlite.queries import TOP_ENTRIES, UNANSWERED, UNANSWERED_SCAN, read_stats
+from bot.storage.sqlite.schema import (
+    SCHEMA_VERSION,
+    migrate,
+    new_id,
+    parse_stamp,
+    quick_check,
+    set_pragmas,
+    stamp,
+)
+from bot.storage.stats import Group, Stats, UnansweredQuestion, group_questions
 
 if TYPE_CHECKING:
     from bot.storage.base import Storage
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.storage.sqlite")  # one logger name for the whole store
 
 MAX_TEXT_CHARS = 1000
-UNANSWERED_SCAN = 2000
-"""At most this many recent unanswered questions are read to build the groups."""
-RELOG_SECONDS = 3600.0
-"""A fault kind already logged is logged again only after this long."""
 TOP_ENTRIES_TTL = 60.0
 DROPPED_LOG_SECONDS = 60.0
 """Writes given up on are logged at most this often (each report counts what came since)."""
-_TRANSIENT = "locked"
-_RECONNECT_KINDS = frozenset({"cannot open", "I/O error", "corrupt", "closed"})
-_STORE_KINDS = (
-    frozenset({_TRANSIENT, "read-only", "disk full", "file system", "unavailable"})
-    | _RECONNECT_KINDS
-)
-"""Faults of the store, not of a record: the write is tried again later."""
-
-_PRIVATE_KINDS = " || ".join(
-    f"CASE WHEN text LIKE '%{placeholder}%' THEN '{kind},' ELSE '' END"
-    for kind, placeholder in PLACEHOLDERS.items()
-)
-
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # v1: the tables.
-    (
-        """CREATE TABLE questions (
-            id INTEGER PRIMARY KEY,
-            at TEXT NOT NULL,
-            chat_type TEXT NOT NULL,
-            user_hash TEXT,
-            text TEXT NOT NULL,
-            normalized TEXT NOT NULL,
-            decision TEXT NOT NULL,
-            entry_id TEXT,
-            score REAL NOT NULL
-        )""",
-        "CREATE INDEX questions_at ON questions (at)",
-        """CREATE TABLE votes (
-            id INTEGER PRIMARY KEY,
-            question_id INTEGER UNIQUE,
-            entry_id TEXT NOT NULL,
-            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-            at TEXT NOT NULL
-        )""",
-        """CREATE TABLE choices (
-            id INTEGER PRIMARY KEY,
-            question_id INTEGER,
-            entry_id TEXT,
-            at TEXT NOT NULL
-        )""",
-        """CREATE TABLE admin_actions (
-            id INTEGER PRIMARY KEY,
-            at TEXT NOT NULL,
-            admin_id INTEGER NOT NULL,
-            action TEXT NOT NULL,
-            detail TEXT NOT NULL
-        )""",
-        """CREATE TABLE images (
-            path TEXT NOT NULL,
-            digest TEXT NOT NULL,
-            file_id TEXT NOT NULL,
-            at TEXT NOT NULL,
-            PRIMARY KEY (path, digest)
-        )""",
-    ),
-    # v2: which kinds of personal data were hidden in a question; indexes for the figures.
-    (
-        "ALTER TABLE questions ADD COLUMN private TEXT NOT NULL DEFAULT ''",
-        f"UPDATE questions SET private = rtrim({_PRIVATE_KINDS}, ',')",
-        "CREATE INDEX questions_decision ON questions (decision, at)",
-        "CREATE INDEX votes_at ON votes (at)",
-        "CREATE INDEX choices_at ON choices (at)",
-        "CREATE INDEX choices_question ON choices (question_id)",
-        "CREATE INDEX images_digest ON images (digest)",
-    ),
-    # v3: user hashes keyed with a key kept outside the data folder; those made with the old
-    # salt beside the database (reversible from a copy of the folder) are keyed again.
-    ("UPDATE questions SET user_hash = esscard_rekey(user_hash) WHERE user_hash IS NOT NULL",),
-    # v4: a vote counts once per voter and answer message, a pick once per voter, message and
-    # entry (both hashed); before, any press replaced the vote of the question it named.
-    (
-        """CREATE TABLE votes_v4 (
-            id INTEGER PRIMARY KEY,
-            question_id INTEGER,
-            entry_id TEXT NOT NULL,
-            vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-            at TEXT NOT NULL,
-            message TEXT,
-            voter TEXT
-        )""",
-        "INSERT INTO votes_v4 (id, question_id, entry_id, vote, at) "
-        "SELECT id, question_id, entry_id, vote, at FROM votes",
-        "DROP TABLE votes",
-        "ALTER TABLE votes_v4 RENAME TO votes",
-        "CREATE INDEX votes_at ON votes (at)",
-        "CREATE UNIQUE INDEX votes_once ON votes (message, voter)",
-        "ALTER TABLE choices ADD COLUMN message TEXT",
-        "ALTER TABLE choices ADD COLUMN voter TEXT",
-        "CREATE UNIQUE INDEX choices_once ON choices (message, voter, ifnull(entry_id, ''))",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _Statement = tuple[str, tuple[Any, ...]]
 _Op = tuple[_Statement, ...]
@@ -158,54 +69,6 @@ class _Item:
 
     op: _Op
     tries: int = 0
-
-
-_last_id = 0
-
-
-def _new_id() -> int:
-    """A question id: microseconds since the epoch, strictly increasing in this process."""
-    global _last_id
-    _last_id = max(_last_id + 1, time.time_ns() // 1000)
-    return _last_id
-
-
-def _stamp(moment: dt.datetime) -> str:
-    """A moment as stored: naive UTC ISO 8601 with microseconds, so text order is time order."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="microseconds")
-
-
-def _moment(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-def fault_kind(error: BaseException) -> str:
-    """A short name for what went wrong, used to log each kind of fault once."""
-    name = str(getattr(error, "sqlite_errorname", "") or "")
-    text = str(error).lower()
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
-        return "disk full"
-    if isinstance(error, OSError):
-        return "file system"
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
-        return _TRANSIENT
-    if name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text:
-        return "read-only"
-    if name == "SQLITE_FULL" or "full" in text:
-        return "disk full"
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-        return "cannot open"
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text:
-        return "corrupt"
-    if "not a database" in text:
-        return "corrupt"
-    if name.startswith("SQLITE_IOERR") or "disk i/o" in text:
-        return "I/O error"
-    if isinstance(error, ValueError) and ("closed" in text or "no active connection" in text):
-        return "closed"
-    return type(error).__name__
 
 
 class SqliteStorage:
@@ -256,9 +119,7 @@ class SqliteStorage:
         self._top: tuple[float, int, list[str]] = (-TOP_ENTRIES_TTL, 0, [])
         self._last_connect = -float("inf")
         self._closing = False
-        self._faults: Counter[str] = Counter()
-        self._logged: dict[str, float] = {}
-        self._suppressed: Counter[str] = Counter()
+        self._fault_log = FaultLog()
         self._later: dict[int, tuple[asyncio.TimerHandle, list[_Item]]] = {}
         self._later_ids = 0
         self._identity: tuple[int, int] | None = None
@@ -282,7 +143,7 @@ class SqliteStorage:
     @property
     def faults(self) -> dict[str, int]:
         """Storage faults since start, by kind."""
-        return dict(self._faults)
+        return dict(self._fault_log.counts)
 
     @property
     def retrying(self) -> int:
@@ -290,30 +151,10 @@ class SqliteStorage:
         return sum(len(items) for _, items in self._later.values())
 
     def _fault(self, kind: str, doing: str, detail: str = "") -> None:
-        """Count a fault; log its kind once (again after ``RELOG_SECONDS``), not every time."""
-        self._faults[kind] += 1
-        now = time.monotonic()
-        last = self._logged.get(kind)
-        if last is not None and now - last < RELOG_SECONDS:
-            self._suppressed[kind] += 1
-            return
-        self._logged[kind] = now
-        repeats = self._suppressed.pop(kind, 0)
-        since = f" ({repeats} more since the last report)" if repeats else ""
-        log.warning(
-            "Storage problem (%s) while %s%s%s. The bot keeps answering; further %r problems "
-            "are counted, not logged.",
-            kind,
-            doing,
-            f": {detail}" if detail else "",
-            since,
-            kind,
-        )
+        self._fault_log.fault(kind, doing, detail)
 
     def _error(self, error: BaseException, doing: str) -> str:
-        kind = fault_kind(error)
-        self._fault(kind, doing, f"{type(error).__name__}: {error}")
-        return kind
+        return self._fault_log.error(error, doing)
 
     def _now(self) -> dt.datetime:
         return self._clock()
@@ -381,14 +222,14 @@ class SqliteStorage:
                 self._error(error, "creating the database folder")
                 return False
         writer = reader = None
-        recovering = bool(self._faults)
+        recovering = bool(self._fault_log.counts)
         try:
             writer = await self._open_connection()
             await writer.create_function("esscard_rekey", 1, self._rekey, deterministic=True)
-            await self._pragmas(writer)
+            await set_pragmas(writer)
             await self._migrate(writer)
             if recovering:
-                await self._quick_check(writer)
+                await quick_check(writer)
             if self.memory:
                 reader = writer
             else:
@@ -413,14 +254,6 @@ class SqliteStorage:
             if recovering:  # it was read and written just now: say so, not before
                 log.info("Storage is working: %s", self.target)
         return True
-
-    @staticmethod
-    async def _quick_check(db: aiosqlite.Connection) -> None:
-        """After a fault, a file that opens may still be corrupt inside: check its pages."""
-        rows = list(await db.execute_fetchall("PRAGMA quick_check(1)"))
-        result = str(rows[0][0]) if rows else "no answer"
-        if result != "ok":
-            raise sqlite3.DatabaseError(f"database disk image is malformed: {result}")
 
     def _file_identity(self) -> tuple[int, int] | None:
         if self.file is None:
@@ -477,44 +310,11 @@ class SqliteStorage:
             self.target, uri=self.uri, timeout=self.busy_timeout, isolation_level=None
         )
 
-    async def _pragmas(self, db: aiosqlite.Connection) -> None:
-        """Nothing memory-mapped, so that a file failing under SQLite is an error, not a
-        SIGBUS that kills the process (an -shm made immutable or truncated did): no mmap I/O,
-        and a rollback journal instead of WAL, whose -shm index is always mapped. A database
-        left in WAL is converted in exclusive locking mode, which never maps its -shm."""
-        await db.execute("PRAGMA mmap_size = 0")
-        await db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        try:
-            rows = list(await db.execute_fetchall("PRAGMA journal_mode = TRUNCATE"))
-        finally:
-            await db.execute("PRAGMA locking_mode = NORMAL")
-        if rows and str(rows[0][0]).lower() == "wal":
-            raise sqlite3.OperationalError(
-                "the database cannot leave WAL mode, whose -shm file would be memory-mapped"
-            )
-
     async def _migrate(self, db: aiosqlite.Connection) -> None:
-        """Run the migrations the database lacks, all in one transaction."""
-        version = await self._user_version(db)
-        if version >= SCHEMA_VERSION:
-            if version > SCHEMA_VERSION:
-                self._fault("newer schema", "opening the database", f"user_version {version}")
-            return
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            version = await self._user_version(db)
-            for statements in MIGRATIONS[version:]:
-                for statement in statements:
-                    await db.execute(statement)
-            # PRAGMA takes no parameters; the value is this module's own constant.
-            await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
-            await db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await db.execute("ROLLBACK")
-            raise
-        if version < SCHEMA_VERSION:
-            log.info("Storage schema migrated from version %d to %d", version, SCHEMA_VERSION)
+        """Bring the schema up to date; a newer one is a fault, and the salt of schema 1-2 goes."""
+        version = await migrate(db)
+        if version > SCHEMA_VERSION:
+            self._fault("newer schema", "opening the database", f"user_version {version}")
         if version < 3:
             self._remove_legacy_salt()
 
@@ -537,11 +337,6 @@ class SqliteStorage:
             )
         else:
             log.info("Deleted the old salt file %s: user ids are keyed with the hash key.", path)
-
-    @staticmethod
-    async def _user_version(db: aiosqlite.Connection) -> int:
-        rows = list(await db.execute_fetchall("PRAGMA user_version"))
-        return int(rows[0][0])
 
     async def _load_images(self, db: aiosqlite.Connection) -> None:
         rows = await db.execute_fetchall("SELECT path, digest, file_id FROM images ORDER BY at")
@@ -609,11 +404,11 @@ class SqliteStorage:
                 return
             except Exception as error:
                 kind = self._error(error, f"saving {len(batch)} record(s)")
-            if kind != _TRANSIENT:
+            if kind != TRANSIENT:
                 break
-        if kind in _RECONNECT_KINDS:
+        if kind in RECONNECT_KINDS:
             await self._disconnect()
-        if kind in _STORE_KINDS or len(batch) == 1:
+        if kind in STORE_KINDS or len(batch) == 1:
             self._later_or_drop(batch, kind, last)
             return
         for item in batch:  # one bad record must not cost the others
@@ -625,7 +420,7 @@ class SqliteStorage:
     def _later_or_drop(self, items: list[_Item], kind: str, last: bool) -> None:
         """Schedule *items* for their next try, or give up on them: after their last try, at
         close, when the record itself is bad, or beyond ``queue_size`` waiting."""
-        if last or kind not in _STORE_KINDS:
+        if last or kind not in STORE_KINDS:
             self._drop(items, kind)
             return
         groups: defaultdict[int, list[_Item]] = defaultdict(list)
@@ -698,7 +493,7 @@ class SqliteStorage:
     # -- retention -------------------------------------------------------------------------
 
     def _prune_op(self) -> _Op:
-        cutoff = (_stamp(self._now() - dt.timedelta(days=self.retention_days)),)
+        cutoff = (stamp(self._now() - dt.timedelta(days=self.retention_days)),)
         return (
             ("DELETE FROM questions WHERE at < ?", cutoff),
             ("DELETE FROM votes WHERE at < ?", cutoff),
@@ -734,20 +529,24 @@ class SqliteStorage:
         return None if old is None else self._hash(b"legacy:", str(old))
 
     async def log_question(self, record: QuestionRecord) -> int | None:
-        """Queue a question; return its id at once (None if it cannot be queued)."""
+        """Queue a question; return its id at once (None if it cannot be queued).
+
+        The use case has redacted the record already (``service.read_question``); redacting
+        again here is the last safety net before the disk, for a record that came another way,
+        and costs next to nothing on text with no digits left."""
         try:
             text = redact(record.text[:MAX_TEXT_CHARS])
             normalized = redact(record.normalized[:MAX_TEXT_CHARS])
             kinds = set(text.kinds | normalized.kinds)
             kinds.update(k for k, mark in PLACEHOLDERS.items() if mark in record.text)
-            question_id = _new_id()
+            question_id = new_id()
             op: _Op = (
                 (
                     "INSERT INTO questions (id, at, chat_type, user_hash, text, normalized, "
                     "decision, entry_id, score, private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         question_id,
-                        _stamp(record.at or self._now()),
+                        stamp(record.at or self._now()),
                         record.chat_type[:32],
                         self.user_hash(record.user_id),
                         text.text,
@@ -794,7 +593,7 @@ class SqliteStorage:
                             question_id,
                             entry_id,
                             1 if vote > 0 else -1,
-                            _stamp(self._now()),
+                            stamp(self._now()),
                             self._message_hash(message),
                             self.user_hash(voter),
                         ),
@@ -823,7 +622,7 @@ class SqliteStorage:
                         (
                             question_id,
                             entry_id,
-                            _stamp(self._now()),
+                            stamp(self._now()),
                             self._message_hash(message),
                             self.user_hash(voter),
                         ),
@@ -842,7 +641,7 @@ class SqliteStorage:
                         "INSERT INTO admin_actions (at, admin_id, action, detail) "
                         "VALUES (?, ?, ?, ?)",
                         (
-                            _stamp(self._now()),
+                            stamp(self._now()),
                             int(admin_id),
                             action[:64],
                             redact(detail[:MAX_TEXT_CHARS]).text,
@@ -869,7 +668,7 @@ class SqliteStorage:
                     (
                         "INSERT OR REPLACE INTO images (path, digest, file_id, at) "
                         "VALUES (?, ?, ?, ?)",
-                        (path, digest, file_id, _stamp(self._now())),
+                        (path, digest, file_id, stamp(self._now())),
                     ),
                 )
             )
@@ -881,14 +680,7 @@ class SqliteStorage:
         cached_at, cached_limit, ids = self._top
         if time.monotonic() - cached_at < TOP_ENTRIES_TTL and cached_limit >= limit:
             return ids[:limit]
-        rows = await self._read(
-            "SELECT entry_id, count(*) AS n FROM ("
-            " SELECT entry_id FROM questions WHERE decision = 'answer' AND entry_id IS NOT NULL"
-            " UNION ALL SELECT entry_id FROM choices WHERE entry_id IS NOT NULL"
-            ") GROUP BY entry_id ORDER BY n DESC, entry_id LIMIT ?",
-            (max(limit, 0),),
-            "reading the top entries",
-        )
+        rows = await self._read(TOP_ENTRIES, (max(limit, 0),), "reading the top entries")
         if rows is None:
             return ids[:limit]
         ids = [str(row[0]) for row in rows]
@@ -930,7 +722,7 @@ class SqliteStorage:
         await self.flush(2.0)
         self._read_problem = ""
         try:
-            stats = await self._stats(days, since, now)
+            stats = await read_stats(self._read, days, since, now, self._health())
         except Exception as error:
             self._read_problem = self._error(error, "computing the figures")
             stats = None
@@ -946,84 +738,13 @@ class SqliteStorage:
             )
         return stats
 
-    async def _stats(self, days: int, since: dt.datetime, now: dt.datetime) -> Stats | None:
-        after = (_stamp(since),)
-        doing = "reading the figures"
-        totals = await self._read(
-            "SELECT count(*), total(decision = 'answer'), total(decision = 'suggest'), "
-            "total(decision = 'fallback'), count(DISTINCT user_hash), total(private != '') "
-            "FROM questions WHERE at >= ?",
-            after,
-            doing,
-        )
-        answers = await self._read(
-            "SELECT entry_id, count(*) FROM questions WHERE at >= ? AND decision = 'answer' "
-            "AND entry_id IS NOT NULL GROUP BY entry_id",
-            after,
-            doing,
-        )
-        choices = await self._read(
-            "SELECT entry_id, count(*) FROM choices WHERE at >= ? GROUP BY entry_id", after, doing
-        )
-        votes = await self._read(
-            "SELECT entry_id, total(vote > 0), total(vote < 0) FROM votes WHERE at >= ? "
-            "GROUP BY entry_id",
-            after,
-            doing,
-        )
-        hours = await self._read(
-            "SELECT CAST(strftime('%H', at, ?) AS INTEGER) AS hour, count(*) AS n "
-            "FROM questions WHERE at >= ? GROUP BY hour ORDER BY n DESC, hour",
-            (f"{BEIJING_HOURS:+d} hours", *after),
-            doing,
-        )
-        if totals is None:
-            return None
-        figures: dict[str, dict[str, int]] = {}
-        for entry_id, count in answers or ():
-            figures.setdefault(entry_id, {})["answers"] = int(count)
-        none_of_these = 0
-        for entry_id, count in choices or ():
-            if entry_id is None:
-                none_of_these += int(count)
-            else:
-                figures.setdefault(entry_id, {})["chosen"] = int(count)
-        for entry_id, up, down in votes or ():
-            figures.setdefault(entry_id, {}).update(up=int(up), down=int(down))
-        entries = sorted(
-            (EntryFigures(entry_id, **values) for entry_id, values in figures.items()),
-            key=lambda f: (-f.served, -(f.up + f.down), f.entry_id),
-        )
-        count, answered, suggested, fallback, users, private = totals[0]
-        return Stats(
-            days=days,
-            since=since,
-            until=now,
-            questions=int(count),
-            answered=int(answered),
-            suggested=int(suggested),
-            fallback=int(fallback),
-            users=int(users),
-            none_of_these=none_of_these,
-            private=int(private),
-            entries=tuple(entries),
-            hours=tuple((int(hour), int(n)) for hour, n in hours or ()),
-            **self._health(),
-        )
-
     async def unanswered(self, limit: int = 10, *, days: int | None = None) -> list[Group] | None:
         """Fallback and "none of these" questions, similar ones grouped, newest group first;
         None when they cannot be read."""
         await self.flush(2.0)
-        since = _stamp(self._now() - dt.timedelta(days=days)) if days else ""
+        since = stamp(self._now() - dt.timedelta(days=days)) if days else ""
         rows = await self._read(
-            "SELECT q.id, q.at, q.text, q.normalized, EXISTS (SELECT 1 FROM choices AS c "
-            " WHERE c.question_id = q.id AND c.entry_id IS NULL) AS none_of_these "
-            "FROM questions AS q WHERE q.at >= ? AND (q.decision = 'fallback' OR EXISTS ("
-            " SELECT 1 FROM choices AS c WHERE c.question_id = q.id AND c.entry_id IS NULL)) "
-            "ORDER BY q.at DESC, q.id DESC LIMIT ?",
-            (since, UNANSWERED_SCAN),
-            "reading unanswered questions",
+            UNANSWERED, (since, UNANSWERED_SCAN), "reading unanswered questions"
         )
         if rows is None:
             return None
@@ -1031,7 +752,7 @@ class SqliteStorage:
             return []
         try:
             questions = [
-                UnansweredQuestion(int(i), _moment(at), text, normalized, bool(none))
+                UnansweredQuestion(int(i), parse_stamp(at), text, normalized, bool(none))
                 for i, at, text, normalized, none in rows
             ]
             return group_questions(questions)[: max(limit, 0)]

@@ -7,7 +7,7 @@ import pytest
 from bot.core.decision import Kind
 from bot.core.faq import Faq
 from bot.core.render import Action, Button
-from bot.tg.callbacks import MAX_BYTES, Pressed, decode, encode, resolve, short_ref
+from bot.tg.callback_data import MAX_BYTES, Pressed, decode, encode, resolve, short_ref
 from tests.tg.conftest import FIXTURE_KB
 
 QUESTION = 1_732_800_000_123_456  # storage ids are microsecond timestamps

@@ -53,9 +53,12 @@ class Stats:
     since: dt.datetime
     until: dt.datetime
     questions: int = 0
+    """Questions asked (small talk not counted)."""
     answered: int = 0
     suggested: int = 0
     fallback: int = 0
+    small_talk: int = 0
+    """Bare greetings and thanks: counted apart, never among the unanswered."""
     users: int = 0
     none_of_these: int = 0
     private: int = 0
@@ -204,7 +207,7 @@ def format_stats(
             f"⚠️ 数据库现在读不出来（{stats.problem}），所以这里没有数字：这不等于没人提问。"
             "机器人照常回答问题，原因见日志（搜索 Storage problem）。"
         )
-    elif not stats.questions and not stats.entries:
+    elif not stats.questions and not stats.entries and not stats.small_talk:
         lines.append("这段时间还没有人提问。")
     else:
         lines.append(f"提问 {stats.questions} 次，来自 {stats.users} 位用户。")
@@ -216,6 +219,8 @@ def format_stats(
         lines.append(
             f"选「都不是」{stats.none_of_these} 次；含个人信息（已隐去）{stats.private} 次。"
         )
+        if stats.small_talk:
+            lines.append(f"另有问好、道谢 {stats.small_talk} 次，不算在提问里。")
     served = [figures for figures in stats.entries if figures.served][:top]
     if served:
         lines += ["", "回答最多的问题："]
@@ -299,6 +304,7 @@ def report_csv(stats: Stats, groups: Sequence[Group] = ()) -> str:
         "answered": stats.answered,
         "suggested": stats.suggested,
         "fallback": stats.fallback,
+        "small_talk": stats.small_talk,
         "answer_rate": round(stats.answer_rate, 4),
         "suggest_rate": round(stats.suggest_rate, 4),
         "fallback_rate": round(stats.fallback_rate, 4),

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.lexicon import load_lexicon
+from bot.core.segment import Segmenter
 from bot.core.text import normalize
-from bot.core.tokens import Segmenter
 from tests.conftest import KNOWLEDGE
 
 

@@ -1,0 +1,1 @@
+"""Maintainer scripts: drawing step cards, indexing the source article."""
