@@ -1,4 +1,5 @@
-# esscard-bot in a container. Build: `docker build -t esscard-bot .`; run: README, "Deploy".
+# esscard-bot in a container. Build: `docker build -t esscard-bot .`; run: docs/operations.md,
+# "Deploy". The image needs neither tests/ nor benchmarks/ (see .dockerignore).
 # Long polling by default; for a webhook behind a TLS proxy see deploy/compose.webhook.yaml.
 FROM python:3.11-slim
 

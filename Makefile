@@ -36,16 +36,17 @@ demo: $(RUNTIME)
 
 test: $(DEV)
 	$(BIN)/esscard-bot kb check
-	$(BIN)/ruff check bot tests tools
-	$(BIN)/ruff format --check bot tests tools
+	$(BIN)/ruff check bot benchmarks tests tools
+	$(BIN)/ruff format --check bot benchmarks tests tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(DEV)
-	$(BIN)/ruff check bot tests tools
-	$(BIN)/ruff format --check bot tests tools
+	$(BIN)/ruff check bot benchmarks tests tools
+	$(BIN)/ruff format --check bot benchmarks tests tools
 	$(BIN)/mypy
 
+# The benchmark (benchmarks/, from a checkout only; a full run takes about six minutes).
 bench: $(DEV)
 	$(BIN)/esscard-bot bench
 

@@ -58,6 +58,10 @@ DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
 DEFAULT_TOPICS = Path("tests/data/topics")
 DEMO_QUESTION = "电子社保卡怎么领"
+BENCH_NEEDS_CHECKOUT = (
+    "esscard-bot bench runs from a source checkout of esscard-bot (a git clone): "
+    "run `make bench` there."
+)
 
 
 def _print_problems(error: KnowledgeError) -> None:
@@ -375,9 +379,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Measure speed, memory and accuracy against the targets; print one table."""
-    from bot.bench.report import format_table, to_json
-    from bot.bench.run import Options, run_bench
+    """Measure speed, memory and accuracy against the targets; print one table. The benchmark
+    is not installed with the package: it runs from a source checkout."""
+    from bot.checkout import NotInCheckout, from_checkout
+
+    try:
+        from_checkout("benchmarks")
+    except NotInCheckout:
+        print(BENCH_NEEDS_CHECKOUT, file=sys.stderr)
+        return 2
+    from benchmarks.report import format_table, to_json
+    from benchmarks.run import Options, run_bench
 
     directory = args.knowledge or default_knowledge_dir(environment())
     options = Options.make(

@@ -24,8 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bot.bench.e2e import fake_api
-from bot.bench.processes import child_env
+from bot.checkout import child_env, fake_api
 
 JSON = dict[str, Any]
 

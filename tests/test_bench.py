@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
+from setuptools import find_namespace_packages
 
-from bot.bench import run as bench_run
-from bot.bench.report import FAIL, PASS, SKIPPED, Report, Row, format_table, to_json
-from bot.bench.run import E2E_KEYS, Options, measure_e2e, run_bench
+import bot.checkout
+from benchmarks import run as bench_run
+from benchmarks.report import FAIL, PASS, SKIPPED, Report, Row, format_table, to_json
+from benchmarks.run import E2E_KEYS, Options, measure_e2e, run_bench
 from bot.cli import main
 from bot.core.knowledge import load_knowledge
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, ROOT
 
 SIZES = (1_000,)
 
@@ -133,3 +137,25 @@ def test_cli_prints_the_table_or_json(
     assert main(["--knowledge", str(KNOWLEDGE), "bench", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["result"] == PASS
     assert seen[1].e2e is True and seen[1].sizes == (1_000, 10_000, 100_000)
+
+
+def test_without_a_checkout_the_cli_says_in_one_line_where_the_benchmark_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bot.checkout, "CHECKOUT", tmp_path)  # an installed package: no benchmarks/
+    assert main(["--knowledge", str(KNOWLEDGE), "bench", "--quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "esscard-bot bench runs from a source checkout of esscard-bot (a git clone): "
+        "run `make bench` there.\n"
+    )
+
+
+def test_the_installed_package_ships_neither_the_benchmark_nor_the_tests() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    found = pyproject["tool"]["setuptools"]["packages"]["find"]
+    packages = find_namespace_packages(str(ROOT), include=found["include"])
+    assert {"bot", "bot.core", "bot.tg", "bot.storage"} <= set(packages)
+    assert all(name == "bot" or name.startswith("bot.") for name in packages), packages
+    assert (ROOT / "benchmarks" / "run.py").is_file()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.bench.synthetic import synthetic_kb
+from benchmarks.synthetic import synthetic_kb
 from bot.core.evaluate import load_labelled
 from bot.core.faq import Faq
 from bot.core.matcher import Candidate, Matcher, Weights, _top_two

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -11,20 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import bot
+from bot.checkout import child_env
 
-CHECKOUT = Path(bot.__file__).resolve().parent.parent
 FIRST_QUESTION = "电子社保卡怎么领"
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child: this checkout's ``bot`` first on the path."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(CHECKOUT), env.get("PYTHONPATH", "")) if part
-    )
-    env.update(extra or {})
-    return env
 
 
 def time_to_first_answer(knowledge: Path, runs: int) -> list[float]:
@@ -63,11 +51,11 @@ def measure_in_child(
     reloads: int = 5,
     timeout: float = 900,
 ) -> dict[str, Any]:
-    """Run ``bot.bench.child`` and return what it printed (see there)."""
+    """Run ``benchmarks.child`` and return what it printed (see there)."""
     command = [
         sys.executable,
         "-m",
-        "bot.bench.child",
+        "benchmarks.child",
         "--knowledge",
         str(knowledge),
         "--phrasings",

@@ -1,4 +1,4 @@
-"""``python -m bot.bench.child``: load a knowledge base in a fresh process, answer questions,
+"""``python -m benchmarks.child``: load a knowledge base in a fresh process, answer questions,
 print load/reload times and peak RSS as one JSON line (the parent cannot measure these on
 itself: it has already loaded jieba and larger knowledge bases)."""
 
@@ -23,7 +23,7 @@ def peak_rss_mb() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure one knowledge base; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.child")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.child")
     parser.add_argument("--knowledge", type=Path, required=True)
     parser.add_argument("--phrasings", type=int, default=0, help="synthetic KB of this size")
     parser.add_argument("--questions", type=Path, nargs="*", default=[])
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         result["reload_max_s"] = max(reloads)
     answer: Callable[[str], object] = faq.ask
     if args.phrasings:
-        from bot.bench.latency import ask as ask_on
-        from bot.bench.synthetic import synthetic_kb
+        from benchmarks.latency import ask as ask_on
+        from benchmarks.synthetic import synthetic_kb
         from bot.core.matcher import Matcher
 
         begin = time.perf_counter()

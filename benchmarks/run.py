@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.bench import e2e, latency, processes
-from bot.bench.report import Report, Row, machine, ms, percentile, secs, skipped
-from bot.bench.synthetic import synthetic_kb
+from benchmarks import e2e, latency, processes
+from benchmarks.report import Report, Row, machine, ms, percentile, secs, skipped
+from benchmarks.synthetic import synthetic_kb
+from bot.checkout import CHECKOUT, fake_api
 from bot.core.decision import Thresholds
 from bot.core.evaluate import Labelled, load_labelled
 from bot.core.faq import Faq, Meaning
@@ -38,7 +39,7 @@ Progress = Callable[[str], None]
 
 def default_question_files() -> tuple[Path, ...]:
     """``tests/data`` question files of this checkout (or of the working folder)."""
-    for folder in (processes.CHECKOUT / "tests" / "data", Path("tests/data")):
+    for folder in (CHECKOUT / "tests" / "data", Path("tests/data")):
         found = tuple(folder / name for name in QUESTION_FILES if (folder / name).is_file())
         if found:
             return found
@@ -422,7 +423,7 @@ def measure_e2e(options: Options, questions: Sequence[Labelled], progress: Progr
     if not options.e2e:
         return [skipped(key, measure, "--skip-e2e", target) for key, measure, target in rows]
     try:
-        e2e.fake_api()
+        fake_api()
     except ImportError as error:
         return [skipped(key, measure, str(error), target) for key, measure, target in rows]
     progress(f"end to end: bot process + fake Bot API, {2 * n:,} questions")

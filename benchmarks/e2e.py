@@ -15,7 +15,6 @@ message per question; photos follow as ``sendPhoto``). Lost: questions without o
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import subprocess
@@ -26,10 +25,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from bot.bench.processes import CHECKOUT, child_env
+from bot.checkout import child_env, fake_api
 from bot.core.privacy import redact
 
 FIRST_USER = 700_000_001
@@ -39,20 +37,6 @@ FLOOD_CHAT_ID = -1_009_990_000_001
 FLOOD_CHAT = {"id": FLOOD_CHAT_ID, "type": "supergroup", "title": "bench flood"}
 CHUNK = 100
 """Questions pushed per request to the fake (the bot fetches at most 100 updates a call)."""
-
-
-def fake_api() -> ModuleType:
-    """``tests.fakebotapi`` of this checkout; ImportError saying why when it is missing."""
-    try:
-        return importlib.import_module("tests.fakebotapi")
-    except ImportError as error:
-        reason = str(error)
-    if not (CHECKOUT / "tests" / "fakebotapi" / "__init__.py").is_file():
-        raise ImportError(f"tests/fakebotapi is not beside the bot package ({reason})")
-    sys.path.insert(0, str(CHECKOUT))
-    for name in [n for n in sys.modules if n == "tests" or n.startswith("tests.")]:
-        del sys.modules[name]  # another package named "tests" was found first
-    return importlib.import_module("tests.fakebotapi")
 
 
 @dataclass
