@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed-runtime
 DEV := $(VENV)/.installed-dev
 
-.PHONY: install run chat demo test lint bench images clean
+.PHONY: install run chat demo test lint bench images known-misses clean
 
 # The bot and its runtime dependencies only (about 180 MB).
 $(RUNTIME): pyproject.toml
@@ -52,6 +52,10 @@ bench: $(DEV)
 
 images: $(DEV)
 	$(BIN)/python tools/draw_step_cards.py
+
+# The snapshot of what the matcher misses on tests/data/questions (after a change that moves a miss).
+known-misses: $(DEV)
+	$(BIN)/python -m tests.question_sets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from bot.core.knowledge import KnowledgeBase, load_knowledge
 from bot.core.lexicon import Lexicon, load_lexicon
 from bot.core.matcher import Matcher
 
-QUESTION_FILES = ("eval_questions.yaml", "fresh_questions.yaml")
+QUESTION_FILES = ("questions/development.yaml", "questions/personas.yaml")
 SHIPPED_P99 = 0.001
 SEMANTIC_P50 = 0.025
 """Issue 11: p50 per question with the sentence model at most 25 ms (without it: 2 ms)."""

@@ -54,8 +54,9 @@ from bot.core.teach import USAGE as TEACH_USAGE
 from bot.core.teach import teach_command
 from bot.core.topics import benchmarks, score_topic
 
-DEFAULT_EVAL_FILE = Path("tests/data/eval_questions.yaml")
-DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues.yaml")
+DEFAULT_EVAL_FILE = Path("tests/data/questions/development.yaml")
+DEFAULT_HOLDOUT_FILE = Path("tests/data/holdout/holdout.yaml")
+DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues/follow_ups.yaml")
 DEFAULT_TOPICS = Path("tests/data/topics")
 DEMO_QUESTION = "电子社保卡怎么领"
 BENCH_NEEDS_CHECKOUT = (
@@ -282,9 +283,13 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Accuracy on a labelled question file, and on follow-ups in a dialogue file."""
+    """Accuracy on a labelled question file, the frozen holdout and follow-ups in dialogues."""
     dialogue_file = args.dialogues or DEFAULT_DIALOGUE_FILE
+    holdout_file = args.holdout or DEFAULT_HOLDOUT_FILE
     dialogues = None
+    holdout = None
+    if args.holdout is not None or holdout_file.is_file():
+        holdout = load_labelled(holdout_file)
     if args.dialogues is not None or dialogue_file.is_file():
         try:
             dialogues = load_dialogues(dialogue_file)
@@ -295,7 +300,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(
             f"No question file at {path}. Name a labelled question file "
-            "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml.",
+            "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/questions/personas.yaml.",
             file=sys.stderr,
         )
         return 2
@@ -303,6 +308,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     faq = _faq(args)
     report = evaluate(faq, questions)
     print(format_report(report))
+    if holdout is not None:
+        # Figures only: listing the frozen holdout's misses would invite tuning against it.
+        frozen = evaluate(faq, holdout)
+        print(f"\nfrozen holdout ({holdout_file}; never tuned against):")
+        print(
+            f"holdout:      top-1 {frozen.top1_rate:.1%} ({frozen.top1}/{frozen.in_scope}), "
+            f"refusal {frozen.refusal_rate:.1%} ({frozen.refused}/{frozen.out_of_scope})"
+        )
     if dialogues is not None:
         print(f"\nfollow-up questions ({dialogue_file}):")
         print(format_dialogue_report(evaluate_dialogues(faq, dialogues)))
@@ -446,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--dialogues",
         type=Path,
         help=f"follow-up accuracy on this dialogue file (default: {DEFAULT_DIALOGUE_FILE}, "
+        "when it exists)",
+    )
+    evaluation.add_argument(
+        "--holdout",
+        type=Path,
+        help=f"also the figures on this frozen holdout file (default: {DEFAULT_HOLDOUT_FILE}, "
         "when it exists)",
     )
     evaluation.add_argument(

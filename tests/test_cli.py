@@ -93,6 +93,34 @@ def test_eval_prints_accuracy(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "refusal:      100.0% (1/1)" in out
 
 
+def test_eval_shows_the_frozen_holdout_by_its_figures_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text("questions:\n  - {q: 电子社保卡怎么领, expect: apply-e-card}\n", "utf-8")
+    holdout = tmp_path / "h.yaml"
+    holdout.write_text(
+        "questions:\n"
+        "  - {q: 手机上那个设保卡在哪弄, expect: apply-e-card}\n"
+        "  - {q: 电子社保卡怎么领, expect: job-search}\n"
+        "  - {q: 公积金怎么提取, expect: null}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(capsys, "eval", str(questions), "--holdout", str(holdout))
+    assert code == 0
+    assert f"frozen holdout ({holdout}; never tuned against):" in out
+    assert "holdout:      top-1 50.0% (1/2), refusal 100.0% (1/1)" in out
+    assert "[job-search] '电子社保卡怎么领'" not in out  # its misses are not listed
+
+
+def test_eval_of_a_missing_holdout_file_names_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(capsys, "eval", "--holdout", str(tmp_path / "none.yaml"))
+    assert code == 1
+    assert "The question file cannot be used:" in err and str(tmp_path / "none.yaml") in err
+
+
 def test_eval_of_a_missing_file_says_the_file_is_missing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -100,7 +128,7 @@ def test_eval_of_a_missing_file_says_the_file_is_missing(
     assert code == 2 and out == ""
     assert err.splitlines() == [
         f"No question file at {tmp_path / 'nope.yaml'}. Name a labelled question file "
-        "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/fresh_questions.yaml."
+        "(questions: [{q: ..., expect: entry-id}]), e.g. tests/data/questions/personas.yaml."
     ]
 
 

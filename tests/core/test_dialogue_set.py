@@ -10,11 +10,11 @@ import yaml
 
 from bot.core.dialogues import DialogueFileError, Said, load_dialogues
 from bot.core.faq import Faq
-from tests.conftest import DATA
+from tests.question_sets import DIALOGUES
 
 
 def dialogues() -> list[Any]:
-    data = yaml.safe_load((DATA / "dialogues.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(DIALOGUES.read_text(encoding="utf-8"))
     items = data["dialogues"]
     assert isinstance(items, list)
     return items

@@ -9,15 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.synthetic import synthetic_kb
-from bot.core.evaluate import load_labelled
 from bot.core.faq import Faq
 from bot.core.matcher import Candidate, Matcher, Weights, _top_two
 from bot.core.scope import answer_sentences
-from tests.conftest import DATA
+from tests.question_sets import every_question
 
-QUESTIONS = [
-    item.question for path in sorted(DATA.glob("*_questions.yaml")) for item in load_labelled(path)
-]
+QUESTIONS = every_question()
 
 
 def pruned(faq: Faq, kb_size: int | None = None) -> tuple[Matcher, Matcher]:

@@ -5,12 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core import wordcut
-from bot.core.evaluate import load_labelled
 from bot.core.knowledge import load_knowledge
 from bot.core.lexicon import Lexicon, load_lexicon
 from bot.core.segment import _DICTIONARY, _jieba
 from bot.core.text import normalize
-from tests.conftest import DATA, KNOWLEDGE
+from tests.conftest import KNOWLEDGE
+from tests.question_sets import every_question
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,7 @@ def lexicon() -> Lexicon:
 
 def texts() -> list[str]:
     """Every labelled question and every phrasing of the shipped knowledge base."""
-    questions = [
-        item.question for path in DATA.glob("*_questions.yaml") for item in load_labelled(path)
-    ]
+    questions = every_question()
     phrasings = [text for entry in load_knowledge(KNOWLEDGE).entries for text in entry.phrasings]
     return questions + phrasings
 
