@@ -57,6 +57,7 @@ from bot.core.topics import benchmarks, score_topic
 DEFAULT_EVAL_FILE = Path("tests/data/questions/development.yaml")
 DEFAULT_HOLDOUT_FILE = Path("tests/data/holdout/holdout.yaml")
 DEFAULT_DIALOGUE_FILE = Path("tests/data/dialogues/follow_ups.yaml")
+DEFAULT_DIALOGUE_HOLDOUT = Path("tests/data/holdout/dialogues.yaml")
 DEFAULT_TOPICS = Path("tests/data/topics")
 DEMO_QUESTION = "电子社保卡怎么领"
 BENCH_NEEDS_CHECKOUT = (
@@ -316,6 +317,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"holdout:      top-1 {frozen.top1_rate:.1%} ({frozen.top1}/{frozen.in_scope}), "
             f"refusal {frozen.refusal_rate:.1%} ({frozen.refused}/{frozen.out_of_scope})"
         )
+        if args.holdout is None and DEFAULT_DIALOGUE_HOLDOUT.is_file():
+            talks = evaluate_dialogues(faq, load_dialogues(DEFAULT_DIALOGUE_HOLDOUT))
+            print(
+                f"follow-ups:   {talks.rate:.1%} ({talks.right}/{talks.follow_ups}) right in "
+                f"context ({DEFAULT_DIALOGUE_HOLDOUT})"
+            )
     if dialogues is not None:
         print(f"\nfollow-up questions ({dialogue_file}):")
         print(format_dialogue_report(evaluate_dialogues(faq, dialogues)))

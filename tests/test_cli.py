@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.cli
 from bot.cli import main
 from bot.core.teach import USAGE as TEACH_USAGE
 from tests.conftest import KNOWLEDGE
@@ -106,11 +107,38 @@ def test_eval_shows_the_frozen_holdout_by_its_figures_only(
         "  - {q: 公积金怎么提取, expect: null}\n",
         encoding="utf-8",
     )
-    code, out, _ = run_cli(capsys, "eval", str(questions), "--holdout", str(holdout))
+    talks = tmp_path / "d.yaml"
+    talks.write_text("dialogues: []\n", "utf-8")
+    quick = ("--dialogues", str(talks), "--topics", str(tmp_path))  # only the holdout here
+    code, out, _ = run_cli(capsys, "eval", str(questions), "--holdout", str(holdout), *quick)
     assert code == 0
     assert f"frozen holdout ({holdout}; never tuned against):" in out
     assert "holdout:      top-1 50.0% (1/2), refusal 100.0% (1/1)" in out
     assert "[job-search] '电子社保卡怎么领'" not in out  # its misses are not listed
+
+
+def test_eval_shows_the_frozen_dialogue_holdout_by_its_figure_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = tmp_path / "q.yaml"
+    questions.write_text("questions:\n  - {q: 电子社保卡怎么领, expect: apply-e-card}\n", "utf-8")
+    holdout = tmp_path / "h.yaml"
+    holdout.write_text("questions:\n  - {q: 公积金怎么提取, expect: null}\n", "utf-8")
+    talks = tmp_path / "d.yaml"
+    talks.write_text(
+        "dialogues:\n"
+        "  - turns: [{q: 养老金认证怎么做, expect: pension-verification},"
+        " {q: 那工伤呢, expect: job-search}]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(bot.cli, "DEFAULT_HOLDOUT_FILE", holdout)
+    monkeypatch.setattr(bot.cli, "DEFAULT_DIALOGUE_HOLDOUT", talks)
+    (tmp_path / "none.yaml").write_text("dialogues: []\n", "utf-8")
+    quick = ("--dialogues", str(tmp_path / "none.yaml"), "--topics", str(tmp_path))
+    code, out, _ = run_cli(capsys, "eval", str(questions), *quick)
+    assert code == 0
+    assert f"follow-ups:   0.0% (0/1) right in context ({talks})" in out
+    assert "那工伤呢" not in out  # its misses are not listed
 
 
 def test_eval_of_a_missing_holdout_file_names_it(
