@@ -99,9 +99,11 @@ def decide(
         return Decision(question, Kind.FALLBACK, analysis, ranked)
     meaning = top.cosine is not None
     within = thresholds.declined_within_meaning if meaning else thresholds.declined_within
-    # A question holding a word the knowledge base never uses (刷三代卡坐地铁有折扣吗: 打折)
-    # is declined when a question to decline nearly matches it too, or by meaning is nearer.
-    if analysis.unknown and (
+    # A question holding a word the knowledge base never uses (刷三代卡坐地铁有折扣吗: 打折), or a
+    # telling word the best entry lacks and a question to decline has (车辆年检在哪弄: 车辆), is
+    # declined when a question to decline nearly matches it too, or by meaning is nearer.
+    lacking = (analysis.telling - top.matched) & analysis.declined_words
+    if (analysis.unknown or lacking) and (
         (analysis.declined_example and analysis.declined >= top.score - within)
         or (
             top.cosine is not None

@@ -213,3 +213,17 @@ def test_a_question_to_decline_nearly_matching_declines_one_holding_a_word_no_en
     assert decide(question, known, candidates, faq.thresholds).kind is Kind.ANSWER
     far = replace(near, declined=top.score - 2 * faq.thresholds.declined_within)
     assert decide(question, far, candidates, faq.thresholds).kind is Kind.ANSWER
+
+
+def test_a_question_to_decline_nearly_matching_declines_one_holding_a_word_the_entry_lacks(
+    faq: Faq,
+) -> None:
+    question = "车辆年检在哪弄"  # 年检 is the pension check's word; 车辆 no entry's, but known
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    top = next(c for c in candidates if c.matched & analysis.topics)
+    assert top.entry.id == "pension-verification" and "车辆" not in top.matched
+    assert not analysis.unknown and "车辆" in analysis.declined_words
+    assert decide(question, analysis, candidates, faq.thresholds).kind is Kind.FALLBACK
+    explained = replace(analysis, declined_words=analysis.declined_words - {"车辆"})
+    assert decide(question, explained, candidates, faq.thresholds).kind is Kind.ANSWER
+    assert faq.ask("年检在哪弄").entry == top.entry
