@@ -93,16 +93,14 @@ def decide(
     top = eligible[0]
     # A question to decline wins only where it explains a telling word the best entry leaves
     # unexplained: an admin's new entry on 公积金 answers what the old examples declined.
-    if analysis.declined >= top.score and (analysis.telling - top.matched) & (
-        analysis.declined_words
-    ):
+    lacking = (analysis.telling - top.matched) & analysis.declined_words
+    if lacking and analysis.declined >= top.score:
         return Decision(question, Kind.FALLBACK, analysis, ranked)
     meaning = top.cosine is not None
     within = thresholds.declined_within_meaning if meaning else thresholds.declined_within
     # A question holding a word the knowledge base never uses (刷三代卡坐地铁有折扣吗: 打折), or a
     # telling word the best entry lacks and a question to decline has (车辆年检在哪弄: 车辆), is
     # declined when a question to decline nearly matches it too, or by meaning is nearer.
-    lacking = (analysis.telling - top.matched) & analysis.declined_words
     if (analysis.unknown or lacking) and (
         (analysis.declined_example and analysis.declined >= top.score - within)
         or (
