@@ -265,7 +265,7 @@ class Conversations:
         best: tuple[int, Decision] | None = None
         matcher = self.faq.matcher
         for hint, near in self._hints(last):
-            combined = self.faq.ask(f"{question} {hint}")
+            combined = _sure(self.faq.ask(f"{question} {hint}"))
             if combined.kind is not Kind.ANSWER or combined.entry is None:
                 continue
             if combined.entry.id not in near:
@@ -312,7 +312,7 @@ class Conversations:
                     if token in message.normalized:
                         readings.insert(0, message.normalized.replace(token, new, 1))
                     for reading in readings:
-                        decision = self.faq.ask(reading)
+                        decision = _sure(self.faq.ask(reading))
                         explained = _explained(decision)
                         rest = frozenset(decision.analysis.tokens) - {new}
                         # Both the new topic and something asked about it must be in the answer.
@@ -332,6 +332,15 @@ class Conversations:
                 if word != noun:
                     return word
         return None
+
+
+def _sure(reading: Decision) -> Decision:
+    """*reading* of a message with the topic's words, not answered on a close call: the
+    reading is a guess already."""
+    if reading.entry is None or not reading.alternatives:
+        return reading
+    offered = (reading.entry, *reading.alternatives)
+    return replace(reading, kind=Kind.SUGGEST, entry=None, suggestions=offered)
 
 
 def _explained(decision: Decision) -> frozenset[str]:

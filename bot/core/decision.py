@@ -71,6 +71,8 @@ class Decision:
     suggestions: tuple[Entry, ...] = ()
     unanswered: str = ""
     """The rest of a message whose first question is answered but whose rest is not."""
+    alternatives: tuple[Entry, ...] = ()
+    """An answer's runner-up when the call was close: offered beside it, one tap away."""
 
     @property
     def score(self) -> float:
@@ -110,7 +112,8 @@ def decide(
         )
     ):
         return Decision(question, Kind.FALLBACK, analysis, ranked)
-    runner_up = max((c.score for c in ranked if c is not top), default=0.0)
+    runner = max((c for c in ranked if c is not top), key=lambda c: c.score, default=None)
+    runner_up = runner.score if runner else 0.0
     unexplained = [word for word in analysis.out_of_scope if not _mentions(top.entry, word)]
     if unexplained and (
         not thresholds.veto_words or len(analysis.tokens) <= thresholds.veto_words
@@ -124,8 +127,22 @@ def decide(
         (top.score >= max(thresholds.sure, thresholds.answer) and lead > thresholds.margin)
         or (top.score >= thresholds.answer and lead >= thresholds.lead)
     ) or (story and top.score >= thresholds.long_answer and lead >= thresholds.long_margin)
-    if confident and not vague:
-        return Decision(question, Kind.ANSWER, analysis, ranked, entry=top.entry)
+    # Sibling entries (生育津贴 申领 / 标准 / 发放) score close together, and a few topic words
+    # may each be in many of them: the best one is still clear when it explains every telling
+    # word the runner-up does, and more (one shared word at least: 多久能到账 is no comparison).
+    theirs = runner.matched & analysis.telling if runner else frozenset()
+    clearer = bool(theirs) and theirs < top.matched & analysis.telling
+    confident = confident or (
+        top.score >= thresholds.answer and lead > thresholds.margin and clearer
+    )
+    if confident and (not vague or clearer):
+        close = (
+            runner is not None and lead < thresholds.lead and runner.score >= thresholds.suggest
+        )
+        others = (runner.entry,) if close and runner is not None else ()
+        return Decision(
+            question, Kind.ANSWER, analysis, ranked, entry=top.entry, alternatives=others
+        )
     suggestions = tuple(
         c.entry for c in eligible[: thresholds.max_suggestions] if c.score >= thresholds.suggest
     )

@@ -150,7 +150,8 @@ def render_suggestions(suggestions: tuple[Entry, ...]) -> Reply:
 def render_decision(decision: Decision, kb: KnowledgeBase, *, compact: bool = False) -> Reply:
     """The reply for a decision."""
     if decision.kind is Kind.ANSWER and decision.entry is not None:
-        return render_entry(decision.entry, kb, compact=compact, unanswered=decision.unanswered)
+        reply = render_entry(decision.entry, kb, compact=compact, unanswered=decision.unanswered)
+        return _offer(reply, decision.alternatives)
     if decision.kind is Kind.SUGGEST:
         return render_suggestions(decision.suggestions)
     if decision.kind is Kind.SMALL_TALK:
@@ -161,20 +162,26 @@ def render_decision(decision: Decision, kb: KnowledgeBase, *, compact: bool = Fa
 def render_turn(turn: Turn, kb: KnowledgeBase, *, compact: bool = False) -> Reply:
     """The reply for one message of a conversation: when it was read against the last topic,
     it says which topic it assumed and offers the other candidates instead of related ones."""
-    reply = render_decision(turn.decision, kb, compact=compact)
     if turn.assumed is None:
-        return reply
+        return render_decision(turn.decision, kb, compact=compact)
+    reply = render_decision(replace(turn.decision, alternatives=()), kb, compact=compact)
     note = ASSUMED_TEXT.format(title=turn.assumed.title)
-    others = [(Button(entry.title, Action.ENTRY, entry.id),) for entry in turn.alternatives]
-    text, markup = f"{note}\n{reply.text}", f"{_escape(note)}\n{reply.html}"
-    if others:
-        listed = "\n".join(f"• {entry.title}" for entry in turn.alternatives)
-        text += f"\n\n{OTHERS_TEXT}\n{listed}"
-        markup += f"\n\n{_escape(OTHERS_TEXT)}"
-    if others:  # in place of the related questions, to keep the buttons few
-        rest = [row for row in reply.buttons if all(b.action is not Action.ENTRY for b in row)]
-        return replace(reply, text=text, html=markup, buttons=(*others, *rest))
-    return replace(reply, text=text, html=markup)
+    reply = replace(reply, text=f"{note}\n{reply.text}", html=f"{_escape(note)}\n{reply.html}")
+    offered = {entry.id: entry for entry in (*turn.alternatives, *turn.decision.alternatives)}
+    return _offer(reply, tuple(offered.values()))
+
+
+def _offer(reply: Reply, others: tuple[Entry, ...]) -> Reply:
+    """*reply* with *others* listed after it, their buttons in place of the related ones (to
+    keep the buttons few)."""
+    if not others:
+        return reply
+    listed = "\n".join(f"• {entry.title}" for entry in others)
+    text = f"{reply.text}\n\n{OTHERS_TEXT}\n{listed}"
+    markup = f"{reply.html}\n\n{_escape(OTHERS_TEXT)}"
+    rows = [(Button(entry.title, Action.ENTRY, entry.id),) for entry in others]
+    rest = [row for row in reply.buttons if all(b.action is not Action.ENTRY for b in row)]
+    return replace(reply, text=text, html=markup, buttons=(*rows, *rest))
 
 
 def render_small_talk(talk: Talk) -> Reply:

@@ -227,3 +227,46 @@ def test_a_question_to_decline_nearly_matching_declines_one_holding_a_word_the_e
     explained = replace(analysis, declined_words=analysis.declined_words - {"车辆"})
     assert decide(question, explained, candidates, faq.thresholds).kind is Kind.ANSWER
     assert faq.ask("年检在哪弄").entry == top.entry
+
+
+def test_a_close_best_entry_is_answered_when_it_explains_more_than_the_runner_up(
+    faq: Faq,
+) -> None:
+    question = "电子社保卡怎么领"
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    top = replace(candidates[0], score=faq.thresholds.answer + 0.05)  # below `sure`
+    telling = sorted(top.matched & analysis.telling)
+    assert len(telling) >= 2
+    close = top.score - faq.thresholds.lead / 2
+    narrower = replace(candidates[1], score=close, matched=top.matched - {telling[0]})
+    assert decide(question, analysis, [top, narrower], faq.thresholds).kind is Kind.ANSWER
+    closed = decide(question, analysis, [top, narrower], faq.thresholds)
+    assert closed.alternatives == (narrower.entry,)  # a close call: the runner-up offered
+    assert decide(question, analysis, candidates, faq.thresholds).alternatives == ()
+    alike = replace(narrower, matched=top.matched)
+    assert decide(question, analysis, [top, alike], faq.thresholds).kind is Kind.SUGGEST
+    wider = replace(narrower, matched=top.matched | {"支付宝"})
+    assert (
+        decide(
+            question,
+            replace(analysis, telling=analysis.telling | {"支付宝"}),
+            [top, wider],
+            faq.thresholds,
+        ).kind
+        is Kind.SUGGEST
+    )
+
+
+def test_a_bare_topic_shared_by_many_entries_is_answered_by_the_one_naming_all_of_it(
+    faq: Faq,
+) -> None:
+    question = "电子社保卡 支付宝"
+    analysis, candidates = faq.matcher.rank(question, meaning=False)
+    assert analysis.breadth >= faq.thresholds.vague
+    assert faq.ask(question).kind is Kind.SUGGEST  # the runner-up names both words too
+    top, runner = candidates[0], candidates[1]
+    assert {"电子社保卡", "支付宝"} <= top.matched
+    narrower = replace(runner, matched=frozenset({"电子社保卡"}))
+    assert decide(question, analysis, [top, narrower], faq.thresholds).kind is Kind.ANSWER
+    unnamed = replace(runner, matched=frozenset())  # no comparison: still too vague
+    assert decide(question, analysis, [top, unnamed], faq.thresholds).kind is Kind.SUGGEST
