@@ -132,14 +132,12 @@ def decide(
     # word the runner-up does, and more (one shared word at least: 多久能到账 is no comparison).
     theirs = runner.matched & analysis.telling if runner else frozenset()
     clearer = bool(theirs) and theirs < top.matched & analysis.telling
-    confident = confident or (
-        top.score >= thresholds.answer and lead > thresholds.margin and clearer
+    close_call = (
+        not confident and clearer and top.score >= thresholds.answer and lead > thresholds.margin
     )
-    if confident and (not vague or clearer):
-        close = (
-            runner is not None and lead < thresholds.lead and runner.score >= thresholds.suggest
-        )
-        others = (runner.entry,) if close and runner is not None else ()
+    if (confident or close_call) and (not vague or clearer):
+        # A close call offers the runner-up beside the answer, one tap away.
+        others = (runner.entry,) if close_call and runner is not None else ()
         return Decision(
             question, Kind.ANSWER, analysis, ranked, entry=top.entry, alternatives=others
         )

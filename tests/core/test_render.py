@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html.parser
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from bot.core.render import (
     source_line,
 )
 from bot.core.service import Answering, Incoming
-from bot.core.strings_zh import GREETING_TEXT, HOTLINE, THANKS_TEXT
+from bot.core.strings_zh import GREETING_TEXT, HOTLINE, OTHERS_TEXT, THANKS_TEXT
 from tests.conftest import SOURCE, entry_yaml
 
 
@@ -125,6 +126,19 @@ def test_suggestions_end_with_none_of_these(faq: Faq) -> None:
 def test_decision_rendering_follows_the_kind(faq: Faq) -> None:
     assert render_decision(faq.ask("公积金怎么提取"), faq.kb).kind is Kind.FALLBACK
     assert render_decision(faq.ask("失业金怎么申领"), faq.kb).entry_id == "unemployment-benefits"
+
+
+def test_a_close_call_offers_the_runner_up_in_place_of_related_questions(faq: Faq) -> None:
+    decision = faq.ask("失业金怎么申领")
+    runner = faq.kb.by_id["work-injury"]
+    plain = render_decision(decision, faq.kb)
+    close = render_decision(replace(decision, alternatives=(runner,)), faq.kb)
+    assert close.entry_id == plain.entry_id == "unemployment-benefits"
+    assert close.text.startswith(plain.text) and OTHERS_TEXT in close.text
+    assert f"• {runner.title}" in close.text
+    entries = [b.value for row in close.buttons for b in row if b.action is Action.ENTRY]
+    assert entries == [runner.id]
+    assert close.buttons[-1] == plain.buttons[-1]  # the votes stay
 
 
 def test_menu_and_categories(faq: Faq) -> None:
