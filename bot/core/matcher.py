@@ -19,9 +19,8 @@ from bot.core.postings import Postings
 from bot.core.scope import answer_sentences, fit
 from bot.core.segment import Segmenter
 from bot.core.semantic import SemanticIndex
-from bot.core.text import normalize
+from bot.core.text import HAN, normalize
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN_LETTER = re.compile(r"[a-z]")
 
 
@@ -498,7 +497,7 @@ class Matcher:
         floor = self.weights.semantic_floor
         # The model reads Chinese; pinyin or English typed for it (dianzi shebaoka) it misreads,
         # so its share shrinks with the share of the question written in Latin letters.
-        han = len(_HAN.findall(analysis.normalized))
+        han = len(HAN.findall(analysis.normalized))
         latin = len(_LATIN_LETTER.findall(analysis.normalized)) / 3  # ~3 letters a syllable
         share = self.weights.semantic * (han / (han + latin) if han + latin else 0.0)
         cosines, declined = self.semantic.similarities(question)

@@ -21,9 +21,9 @@ from jieba import finalseg
 
 from bot.core import wordcut
 from bot.core.lexicon import Lexicon
+from bot.core.text import HAN
 
 _LATIN = re.compile(r"[a-z]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 READINGS_PER_CHAR = 2
 """Rare readings of a character cause false repairs; the two most common ones suffice."""
@@ -382,7 +382,7 @@ class Segmenter:
         for match in _LATIN.finditer(text):
             start, end = match.span()
             beside = text[start - 1 : start] + text[end : end + 1]
-            if start < done or match[0] not in spellings or not _CJK.search(beside):
+            if start < done or match[0] not in spellings or not HAN.search(beside):
                 continue
             best: tuple[int, int, str] | None = None
             for before in range(min(start - done, reach) + 1):

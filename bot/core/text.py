@@ -19,8 +19,12 @@ _GENERATION = re.compile(r"(?<![新那这上下哪同老每])第?([1-9一二三�
 _DIGIT_NAMES = dict(zip("1234", "一二三四", strict=True))
 _SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_HAN_RANGE = "\u3400-\u9fff"
+"""CJK unified ideographs with extension A: every Chinese character people type."""
+HAN = re.compile(f"[{_HAN_RANGE}]")
+"""One Chinese character."""
 _SPACED_OUT = re.compile(
-    r"(?<![\u3400-\u9fff])(?:[\u3400-\u9fff] ){2,}[\u3400-\u9fff](?![\u3400-\u9fff])"
+    f"(?<![{_HAN_RANGE}])(?:[{_HAN_RANGE}] ){{2,}}[{_HAN_RANGE}](?![{_HAN_RANGE}])"
 )
 _TONE_NUMBER = re.compile(r"(?<=[a-z][aeiouvngr])[1-5](?![0-9])")
 """A tone typed after a pinyin syllable: she4 bao3 ka3."""
