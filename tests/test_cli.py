@@ -74,7 +74,7 @@ def test_kb_check_checks_the_knowledge_option_folder(
     monkeypatch.chdir(elsewhere)  # no ./knowledge here: only --knowledge names the copy
     monkeypatch.delenv("BOT_KNOWLEDGE_DIR", raising=False)
     assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 0
-    assert f"entries, 496 phrasings in {kb_copy}\n" in capsys.readouterr().out
+    assert f" phrasings in {kb_copy}\n" in capsys.readouterr().out
     (kb_copy / "services.yaml").write_text("entries: [\n", encoding="utf-8")
     assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 1
     assert f"{kb_copy / 'services.yaml'}:2: YAML syntax error" in capsys.readouterr().out
