@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from bot.core.decision import Decision, Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry, KnowledgeBase
+from bot.core.matcher import Analysis
 from bot.core.scope import referral_sentences
 
 CONTEXT_SECONDS = 300.0
@@ -87,7 +88,7 @@ class Conversations:
         self.capacity = capacity
         self.clock = clock
         self._memory: OrderedDict[Hashable, _Memory] = OrderedDict()
-        self._cache: OrderedDict[str, Decision] = OrderedDict()
+        self._cache: OrderedDict[str, Analysis] = OrderedDict()
         self._cache_kb: KnowledgeBase | None = None
         self._untold_words: dict[str, frozenset[str]] = {}
 
@@ -167,7 +168,7 @@ class Conversations:
         return bool(named & title) or any(uses(word) <= bar for word in named)
 
     def _title_topics(self, entry: Entry) -> frozenset[str]:
-        return self._ask(entry.title).analysis.topics
+        return self._analyse(entry.title).topics
 
     def last(self, key: Hashable) -> Entry | None:
         """The conversation's last topic, if it is recent and still in the knowledge base."""
@@ -212,7 +213,7 @@ class Conversations:
 
     def _untold(self, entry: Entry) -> frozenset[str]:
         """Words that *entry*'s answer uses only where it says what the source does not tell."""
-        self._ask(entry.title)  # the cache is of this knowledge base
+        self._analyse(entry.title)  # the cache is of this knowledge base
         untold = self._untold_words.get(entry.id)
         if untold is None:
             matcher = self.faq.matcher
@@ -224,18 +225,19 @@ class Conversations:
             untold = self._untold_words[entry.id] = said - matcher.words_of(entry.id)
         return untold
 
-    def _ask(self, text: str) -> Decision:
-        """``Faq.ask`` for the texts made from the knowledge base, remembered until a reload."""
-        kb = self.faq.kb
-        if self._cache_kb is not kb:
-            self._cache, self._cache_kb = OrderedDict(), kb
+    def _analyse(self, text: str) -> Analysis:
+        """The matcher's reading of a text made from the knowledge base (its words and topics;
+        nothing ranked), remembered until a reload."""
+        matcher = self.faq.matcher
+        if self._cache_kb is not matcher.kb:
+            self._cache, self._cache_kb = OrderedDict(), matcher.kb
             self._untold_words = {}
-        decision = self._cache.get(text)
-        if decision is None:
-            decision = self._cache[text] = self.faq.ask(text)
+        analysis = self._cache.get(text)
+        if analysis is None:
+            analysis = self._cache[text] = matcher.analyse(text)
             if len(self._cache) > MAX_CACHED:
                 self._cache.popitem(last=False)
-        return decision
+        return analysis
 
     def _follow_up(self, question: str, alone: Decision, last: Entry, asked: str) -> Turn | None:
         """*question* read as a follow-up to *last* (asked as *asked*); None if it is not one."""
@@ -287,7 +289,7 @@ class Conversations:
         the title's topic words (领取 and 怎样 left out), the title, and the category."""
         kb = self.faq.kb
         near = _neighbours(entry, kb)
-        title = self._ask(entry.title).analysis
+        title = self._analyse(entry.title)
         topic = " ".join(dict.fromkeys(t for t in title.tokens if t in title.topics))
         if topic:
             yield topic, near
@@ -302,7 +304,7 @@ class Conversations:
         last question with that topic in place of the old one."""
         message = alone.analysis
         for text in dict.fromkeys(t for t in (asked, last.title) if t):
-            previous = self._ask(text).analysis
+            previous = self._analyse(text)
             for old in dict.fromkeys(t for t in previous.tokens if t in previous.topics):
                 for token in message.tokens:
                     new = self._completion(token, old)
@@ -326,7 +328,7 @@ class Conversations:
         if token in noun:
             return None
         for start in range(len(noun) - 1):
-            analysis = self._ask(token + noun[start:]).analysis
+            analysis = self._analyse(token + noun[start:])
             if len(analysis.tokens) == 1 and analysis.tokens[0] in analysis.topics:
                 word = analysis.tokens[0]
                 if word != noun:
