@@ -46,18 +46,37 @@ def answers(bot: BotProcess, since: int) -> dict[int, list[str]]:
 
 
 def assert_every_reply_once_in_order(
-    bot: BotProcess, users: range, since: int, rounds: int = 3, timeout: float = WAIT
+    bot: BotProcess,
+    users: range,
+    since: int,
+    rounds: int = 3,
+    timeout: float = WAIT,
+    *,
+    at_least: bool = False,
 ) -> None:
-    """Each user got exactly one answer a question, in the order asked (photos aside)."""
+    """Each user got exactly one answer a question, in the order asked (photos aside); with
+    *at_least*, a reply may come twice in a row: a connection cut while Telegram was answering
+    a request it had carried out leaves the bot no way to know, so it sends again (the
+    delivery is at least once, bot/tg/ratelimit.py)."""
+    expected = [QUESTIONS[ORDER[turn % len(ORDER)]] for turn in range(rounds)]
+
+    def replies() -> dict[int, list[str]]:
+        got = answers(bot, since)
+        if at_least:
+            return {
+                u: [t for n, t in enumerate(ts) if not n or ts[n - 1] != t]
+                for u, ts in got.items()
+            }
+        return got
+
     deadline = time.monotonic() + timeout
-    while sum(len(answers(bot, since).get(user, [])) for user in users) < rounds * len(users):
+    while sum(len(replies().get(user, [])) for user in users) < rounds * len(users):
         bot.assert_running()
         if time.monotonic() > deadline:
             break
         time.sleep(0.1)
     time.sleep(0.3)  # a late duplicate would show up now
-    expected = [QUESTIONS[ORDER[turn % len(ORDER)]] for turn in range(rounds)]
-    got = answers(bot, since)
+    got = replies()
     wrong = {user: got.get(user, []) for user in users if got.get(user, []) != expected}
     lost = sum(len(set(expected) - set(titles)) for titles in wrong.values())
     assert not wrong, f"{lost} of {rounds * len(users)} answers lost; {len(wrong)} chats: {wrong}"
@@ -103,4 +122,4 @@ def test_refused_connections_lose_no_reply(bot: BotProcess) -> None:
         except OSError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-    assert_every_reply_once_in_order(bot, users, since, timeout=20)
+    assert_every_reply_once_in_order(bot, users, since, timeout=20, at_least=True)
