@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from bot.core.decision import Decision, Kind
 from bot.core.faq import Faq
 from bot.core.knowledge import Entry, KnowledgeBase
-from bot.core.matcher import Analysis
+from bot.core.matcher import Analysis, Matcher
 from bot.core.scope import referral_sentences
 
 CONTEXT_SECONDS = 300.0
@@ -213,10 +213,9 @@ class Conversations:
 
     def _untold(self, entry: Entry) -> frozenset[str]:
         """Words that *entry*'s answer uses only where it says what the source does not tell."""
-        self._analyse(entry.title)  # the cache is of this knowledge base
+        matcher = self._matcher()
         untold = self._untold_words.get(entry.id)
         if untold is None:
-            matcher = self.faq.matcher
             said = frozenset(
                 token
                 for sentence in referral_sentences(entry)
@@ -228,16 +227,21 @@ class Conversations:
     def _analyse(self, text: str) -> Analysis:
         """The matcher's reading of a text made from the knowledge base (its words and topics;
         nothing ranked), remembered until a reload."""
-        matcher = self.faq.matcher
-        if self._cache_kb is not matcher.kb:
-            self._cache, self._cache_kb = OrderedDict(), matcher.kb
-            self._untold_words = {}
+        matcher = self._matcher()
         analysis = self._cache.get(text)
         if analysis is None:
             analysis = self._cache[text] = matcher.analyse(text)
             if len(self._cache) > MAX_CACHED:
                 self._cache.popitem(last=False)
         return analysis
+
+    def _matcher(self) -> Matcher:
+        """The matcher in use, the caches of an older knowledge base dropped."""
+        matcher = self.faq.matcher
+        if self._cache_kb is not matcher.kb:
+            self._cache, self._cache_kb = OrderedDict(), matcher.kb
+            self._untold_words = {}
+        return matcher
 
     def _follow_up(self, question: str, alone: Decision, last: Entry, asked: str) -> Turn | None:
         """*question* read as a follow-up to *last* (asked as *asked*); None if it is not one."""
