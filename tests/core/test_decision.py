@@ -265,6 +265,10 @@ def test_a_bare_topic_shared_by_many_entries_is_answered_by_the_one_naming_all_o
     assert analysis.breadth >= faq.thresholds.vague
     assert faq.ask(question).kind is Kind.SUGGEST  # the runner-up names both words too
     top, runner = candidates[0], candidates[1]
+    assert top.score - runner.score < faq.thresholds.vague_lead
+    behind = top.score - faq.thresholds.vague_lead
+    far = [top, *(replace(c, score=min(c.score, behind)) for c in candidates[1:])]
+    assert decide(question, analysis, far, faq.thresholds).kind is Kind.ANSWER  # far ahead
     assert {"电子社保卡", "支付宝"} <= top.matched
     narrower = replace(runner, matched=frozenset({"电子社保卡"}))
     assert decide(question, analysis, [top, narrower], faq.thresholds).kind is Kind.ANSWER
