@@ -13,6 +13,7 @@ import pytest
 
 import bot.cli
 from bot.cli import main
+from bot.core.knowledge import load_knowledge
 from bot.core.teach import USAGE as TEACH_USAGE
 from tests.conftest import KNOWLEDGE
 from tests.tg.conftest import ADMIN_ID, FIXTURE_KB, buttons, sqlite_bot
@@ -73,8 +74,10 @@ def test_kb_check_checks_the_knowledge_option_folder(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no ./knowledge here: only --knowledge names the copy
     monkeypatch.delenv("BOT_KNOWLEDGE_DIR", raising=False)
+    kb = load_knowledge(kb_copy)
     assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 0
-    assert f" phrasings in {kb_copy}\n" in capsys.readouterr().out
+    counts = f"OK: {len(kb.entries)} entries, {kb.phrasing_count} phrasings in {kb_copy}\n"
+    assert counts in capsys.readouterr().out
     (kb_copy / "services.yaml").write_text("entries: [\n", encoding="utf-8")
     assert main(["--knowledge", str(kb_copy), "kb", "check"]) == 1
     assert f"{kb_copy / 'services.yaml'}:2: YAML syntax error" in capsys.readouterr().out

@@ -239,8 +239,8 @@ def test_a_close_best_entry_is_answered_when_it_explains_more_than_the_runner_up
     assert len(telling) >= 2
     close = top.score - faq.thresholds.lead / 2
     narrower = replace(candidates[1], score=close, matched=top.matched - {telling[0]})
-    assert decide(question, analysis, [top, narrower], faq.thresholds).kind is Kind.ANSWER
     closed = decide(question, analysis, [top, narrower], faq.thresholds)
+    assert closed.kind is Kind.ANSWER
     assert closed.alternatives == (narrower.entry,)  # a close call: the runner-up offered
     assert decide(question, analysis, candidates, faq.thresholds).alternatives == ()
     alike = replace(narrower, matched=top.matched)
