@@ -22,6 +22,8 @@ from bot.core.knowledge import (
 from bot.core.text import normalize
 
 LEXICON_DIR = "lexicon"
+GENERIC_TERMS = Path(__file__).with_name("out_of_scope.yaml")
+"""The out-of-scope words of a knowledge folder that has no ``lexicon/out_of_scope.yaml``."""
 T = TypeVar("T")
 
 
@@ -230,7 +232,8 @@ def _terms(
 
 
 def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
-    """Read ``lexicon/`` under *knowledge_dir*; every file is optional."""
+    """Read ``lexicon/`` under *knowledge_dir*; every file is optional (without
+    ``out_of_scope.yaml``, the bot's generic words are used)."""
     directory = Path(knowledge_dir) / LEXICON_DIR
     if directory.is_file():
         message = "the lexicon folder is a file, not a folder"
@@ -243,7 +246,9 @@ def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
         for _, line in _read_lines(directory / "stopwords.txt", problems)
         if (word := _word(line))
     )
-    out_of_scope, in_scope_with = _terms(directory / "out_of_scope.yaml", problems)
+    own_terms = directory / "out_of_scope.yaml"
+    terms = own_terms if own_terms.exists() else GENERIC_TERMS
+    out_of_scope, in_scope_with = _terms(terms, problems)
     intent_words = frozenset(
         synonyms.get(word, word) for word in _word_list(directory / "intent_words.txt", problems)
     )

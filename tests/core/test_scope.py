@@ -15,6 +15,7 @@ from bot.core.knowledge import KnowledgeError, load_knowledge
 from bot.core.lexicon import load_lexicon
 from bot.core.scope import fit
 from bot.core.segment import Segmenter
+from tests.conftest import KNOWLEDGE
 
 # An admin's entry on a topic the shipped knowledge declines (密码 is an out-of-scope term,
 # and knowledge/declined.yaml holds questions about forgotten card passwords), with three
@@ -147,7 +148,47 @@ def test_a_fresh_knowledge_base_needs_no_lexicon_or_declined_file(tmp_path: Path
     fresh.mkdir()
     (fresh / "hours.yaml").write_text(THREE_PHRASINGS, encoding="utf-8")
     faq = Faq(fresh)
-    assert faq.kb.declined == () and not faq.matcher.lexicon.out_of_scope
+    assert faq.kb.declined == ()
     decision = faq.ask("礼拜六社保大厅上不上班")
     assert decision.entry is not None and decision.entry.id == "office-hours"
     assert faq.ask("明天天气怎么样").kind is Kind.FALLBACK
+
+
+ASKS_WHAT_NO_ANSWER_TELLS = ["周六去社保大厅办事要带啥材料", "社保大厅周六办事要手续费吗"]
+
+
+@pytest.mark.parametrize("question", ASKS_WHAT_NO_ANSWER_TELLS)
+def test_without_its_own_list_a_knowledge_base_gets_the_generic_words(
+    tmp_path: Path, question: str
+) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "hours.yaml").write_text(THREE_PHRASINGS, encoding="utf-8")
+    # The answer tells the opening hours, not the documents or fees asked about.
+    assert Faq(fresh).ask(question).kind is Kind.FALLBACK
+    (fresh / "lexicon").mkdir()
+    (fresh / "lexicon" / "out_of_scope.yaml").write_text("terms: []\n", encoding="utf-8")
+    decision = Faq(fresh).ask(question)  # the folder's own list replaces the generic one
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert decision.entry.id == "office-hours"
+
+
+def test_a_generic_word_an_entry_uses_is_in_scope_without_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    text = THREE_PHRASINGS.replace("周日休息。", "周日休息；办事请带身份证等材料。")
+    (fresh / "hours.yaml").write_text(text, encoding="utf-8")
+    decision = Faq(fresh).ask("周六去社保大厅办事要带啥材料")
+    assert decision.kind is Kind.ANSWER and decision.entry is not None
+    assert main(["kb", "check", str(fresh)]) == 0
+    assert "out-of-scope term" not in capsys.readouterr().out
+
+
+def test_the_generic_words_are_the_shipped_list_and_a_handful(tmp_path: Path) -> None:
+    generic = load_lexicon(tmp_path)  # a folder with no lexicon at all
+    shipped = load_lexicon(KNOWLEDGE)
+    assert generic.out_of_scope == shipped.out_of_scope
+    assert len(generic.out_of_scope) <= 50
+    assert "激活" not in generic.in_scope_with and "激活" in shipped.in_scope_with
