@@ -27,7 +27,7 @@ from bot.core.dialogues import (
 from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
 from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
-from bot.core.lexicon import load_lexicon
+from bot.core.lexicon import LEXICON_DIR, load_lexicon
 from bot.core.render import (
     Action,
     Button,
@@ -279,6 +279,13 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"warning: {note}")
     print(f"note: calibration: {calibration.summary()} (in use: {faq.thresholds.answer:.2f})")
+    if not (directory / LEXICON_DIR / "out_of_scope.yaml").exists():
+        fitted = faq.matcher.fitted
+        print(
+            f"note: no {LEXICON_DIR}/out_of_scope.yaml: the bot's generic out-of-scope words "
+            f"are used ({len(fitted.lexicon.out_of_scope)}, and {len(fitted.terms)} that "
+            "entries use set aside); a file with 'terms: []' there uses none"
+        )
     print(f"note: {len(kb.declined)} questions to decline; {len(notes)} warning(s)")
     return 0
 
