@@ -27,7 +27,7 @@ from bot.core.dialogues import (
 from bot.core.evaluate import QuestionFileError, evaluate, format_report, load_labelled
 from bot.core.faq import Faq, Meaning
 from bot.core.knowledge import LEARNED_FILE, KnowledgeError, Problem, load_knowledge
-from bot.core.lexicon import LEXICON_DIR, load_lexicon
+from bot.core.lexicon import GENERIC_TERMS, LEXICON_DIR, load_lexicon, terms_file
 from bot.core.render import (
     Action,
     Button,
@@ -279,7 +279,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"warning: {note}")
     print(f"note: calibration: {calibration.summary()} (in use: {faq.thresholds.answer:.2f})")
-    if not (directory / LEXICON_DIR / "out_of_scope.yaml").exists():
+    if terms_file(directory) == GENERIC_TERMS:
         fitted = faq.matcher.fitted
         print(
             f"note: no {LEXICON_DIR}/out_of_scope.yaml: the bot's generic out-of-scope words "

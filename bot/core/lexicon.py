@@ -231,6 +231,13 @@ def _terms(
     return words, exceptions
 
 
+def terms_file(knowledge_dir: Path | str) -> Path:
+    """Where a knowledge folder's out-of-scope words come from: its own
+    ``lexicon/out_of_scope.yaml``, or else the bot's generic list."""
+    own = Path(knowledge_dir) / LEXICON_DIR / "out_of_scope.yaml"
+    return own if own.exists() else GENERIC_TERMS
+
+
 def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
     """Read ``lexicon/`` under *knowledge_dir*; every file is optional (without
     ``out_of_scope.yaml``, the bot's generic words are used)."""
@@ -246,9 +253,7 @@ def load_lexicon(knowledge_dir: Path | str) -> Lexicon:
         for _, line in _read_lines(directory / "stopwords.txt", problems)
         if (word := _word(line))
     )
-    own_terms = directory / "out_of_scope.yaml"
-    terms = own_terms if own_terms.exists() else GENERIC_TERMS
-    out_of_scope, in_scope_with = _terms(terms, problems)
+    out_of_scope, in_scope_with = _terms(terms_file(knowledge_dir), problems)
     intent_words = frozenset(
         synonyms.get(word, word) for word in _word_list(directory / "intent_words.txt", problems)
     )

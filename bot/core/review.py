@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.core.calibration import Calibration
 from bot.core.decision import Kind, Thresholds, decide
 from bot.core.knowledge import ADVISED_QUESTIONS, Problem
-from bot.core.lexicon import LEXICON_DIR
+from bot.core.lexicon import GENERIC_TERMS, LEXICON_DIR, terms_file
 from bot.core.matcher import Matcher
 
 ADVICE = (
@@ -45,9 +45,9 @@ def review(matcher: Matcher, calibration: Calibration, thresholds: Thresholds) -
                 f"{ADVISED_QUESTIONS} or more answer more questions: {ADVICE}"
             )
             notes.append(Problem(*at(entry.id), message))
-    terms = lexicon_dir / "out_of_scope.yaml"
+    terms = terms_file(kb.directory)
     # The bot's generic words (no file of the folder's own) are set aside without a word.
-    for term, entry_id in matcher.fitted.terms if terms.exists() else ():
+    for term, entry_id in matcher.fitted.terms if terms != GENERIC_TERMS else ():
         message = (
             f"out-of-scope term {term!r} is a word of entry {entry_id!r} "
             f"({':'.join(locations[entry_id])}), so it is in scope here; remove it from the list"
